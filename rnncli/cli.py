@@ -1,0 +1,268 @@
+"""The command line: parse arguments, call the library, print, map errors to exit codes.
+
+Results go to stdout, everything else (progress, warnings, errors) to stderr. A user's mistake
+ends in one line `Error: ...` and exit status 1; usage errors exit 2 (Click's own).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Iterator, Optional
+
+import typer
+
+from rnncli.errors import RnncliError
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    help="Train a recurrent neural network language model in plain NumPy, then complete "
+         "prompts with it.")
+
+ModelOpt = Annotated[Optional[Path], typer.Option(
+    "--model", "-m", help="Model folder. Default: the one the last `rnncli train` wrote.",
+    show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (JSON Lines).")]
+
+STDIN_BATCH = 256  # prompts read from stdin go through the network this many at a time
+
+
+def _err(message: str) -> None:
+    print(f"Error: {message}", file=sys.stderr, flush=True)
+
+
+def user_errors(command):
+    """Turn the library's typed errors into one `Error: ...` line and exit status 1."""
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except RnncliError as e:
+            _err(str(e))
+            raise typer.Exit(1) from None
+        except BrokenPipeError:
+            # the reader went away (`| head -1`): stop quietly, as cat and grep do
+            _silence_stdout()
+            raise typer.Exit(0) from None
+    return wrapper
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _stderr_console():
+    from rich.console import Console
+    return Console(stderr=True)
+
+
+def _load_model(model: Optional[Path]):
+    from rnncli import store
+    return store.load(model if model is not None else store.last_model())
+
+
+# --- train --------------------------------------------------------------------------------
+
+@app.command()
+@user_errors
+def train(
+    config: Annotated[Optional[Path], typer.Argument(
+        help="YAML config. Default: the bundled demo (dishes and cuisines).",
+        show_default=False)] = None,
+    set_: Annotated[Optional[list[str]], typer.Option(
+        "--set", help="Override a config value: key.path=value (repeatable).",
+        show_default=False)] = None,
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", "-o", help="Model folder to write (overrides `output`).",
+        show_default=False)] = None,
+):
+    """Train a model from a YAML config and write its folder.
+
+    Progress goes to stderr; the model folder's path is printed on stdout.
+    """
+    from rnncli import store
+    from rnncli.config import load_config
+    from rnncli.report import ConsoleReporter
+    from rnncli.train import train as run_training
+
+    cfg = load_config(config, set_ or [], str(out) if out is not None else None)
+    console = _stderr_console()
+    reporter = ConsoleReporter(console)
+    try:
+        saved = run_training(cfg, reporter)
+    finally:
+        reporter.close()
+    path = store.save(saved, cfg.output)
+    store.remember_last(path)
+    best = min(saved.history, key=lambda r: r["valid_ppl"])
+    seconds = sum(r["seconds"] for r in saved.history)
+    console.print(f"best valid perplexity {best['valid_ppl']:.2f} (epoch {best['epoch']}), "
+                  f"trained in {seconds:.1f}s; model written to {path}", highlight=False)
+    print(path, flush=True)
+
+
+# --- complete -----------------------------------------------------------------------------
+
+def _stdin_batches(max_batch: int) -> Iterator[list[str]]:
+    """Lines of stdin in batches: as many as are already waiting (up to max_batch), so bulk
+    input goes through the network together and a line typed alone is answered at once."""
+    try:
+        fd = sys.stdin.fileno()
+    except (AttributeError, OSError, ValueError):
+        fd = None
+    if fd is None:  # not a real file (tests): read in fixed batches
+        batch: list[str] = []
+        for line in sys.stdin:
+            batch.append(line.rstrip("\r\n"))
+            if len(batch) == max_batch:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+        return
+
+    import select
+
+    buf = b""
+    eof = False
+    while not eof or buf:
+        lines: list[bytes] = []
+        while True:
+            *complete, buf = buf.split(b"\n")
+            lines.extend(complete)
+            if eof or len(lines) >= max_batch:
+                break
+            if lines and not select.select([fd], [], [], 0)[0]:
+                break  # nothing more waiting: answer what we have
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                eof = True
+                buf, rest = b"", buf
+                if rest:
+                    lines.append(rest)
+            else:
+                buf += chunk
+        for i in range(0, len(lines), max_batch):
+            yield [x.decode("utf-8", errors="replace").rstrip("\r")
+                   for x in lines[i: i + max_batch]]
+
+
+def _format_plain(c, top_k: int) -> str:
+    if not top_k:
+        return c.completion
+    tops = "\t".join(f"{w} {p:.4f}" for w, p in c.next)
+    return f"{c.completion}\t{tops}"
+
+
+@app.command()
+@user_errors
+def complete(
+    prompts: Annotated[Optional[list[str]], typer.Argument(
+        help="Prompts, one completion each. `-` (or none, with stdin piped) reads one prompt "
+             "per line from stdin.", show_default=False)] = None,
+    model: ModelOpt = None,
+    words: Annotated[int, typer.Option("--words", "-n", help="How many words to add.")] = 1,
+    top_k: Annotated[int, typer.Option(
+        "--top-k", "-k", help="Also list the K likeliest next words with probabilities.")] = 0,
+    json_out: JsonOpt = False,
+):
+    """Complete prompts with the likeliest next words (greedy).
+
+    Plain output is one line per prompt: the completion, then with --top-k the K likeliest
+    next words and their probabilities, tab-separated. --json writes one object per prompt:
+    {"prompt", "completion", "next": [{"word", "prob"}], "unknown": [...]}.
+    """
+    from rnncli.errors import PromptError
+    from rnncli.predict import complete as run_complete
+
+    if words < 0:
+        raise PromptError(f"--words must be 0 or more, got {words}")
+    if top_k < 0:
+        raise PromptError(f"--top-k must be 0 or more, got {top_k}")
+    from_stdin = prompts == ["-"] or (not prompts and not sys.stdin.isatty())
+    if not prompts and not from_stdin:
+        raise PromptError("give a prompt, or pipe prompts on stdin (one per line)")
+    saved = _load_model(model)
+    top_k = min(top_k, len(saved.vocab))
+
+    def answer(batch: list[str]) -> None:
+        blank = [from_stdin and not p.strip() for p in batch]  # an argument must have words
+        if any(blank):
+            print("warning: blank prompt line; answered with an empty line", file=sys.stderr)
+        results = iter(run_complete(saved, [p for p, b in zip(batch, blank) if not b], words,
+                                    top_k))
+        for is_blank, prompt in zip(blank, batch):
+            if is_blank:
+                line = json.dumps({"prompt": prompt, "completion": "", "next": [],
+                                   "unknown": []}) if json_out else ""
+            else:
+                c = next(results)
+                if c.unknown:
+                    print(f"warning: not in the vocabulary, read as <unk>: "
+                          f"{', '.join(c.unknown)}", file=sys.stderr)
+                line = (json.dumps(c.to_dict(), ensure_ascii=False) if json_out
+                        else _format_plain(c, top_k))
+            sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+    if from_stdin:
+        for batch in _stdin_batches(STDIN_BATCH):
+            answer(batch)
+    else:
+        answer(list(prompts))
+
+
+# --- eval ---------------------------------------------------------------------------------
+
+@app.command("eval")
+@user_errors
+def eval_(
+    corpora: Annotated[list[Path], typer.Argument(help="Text files to score.")],
+    model: ModelOpt = None,
+    json_out: JsonOpt = False,
+):
+    """Score text files: tokens, cross-entropy, perplexity, next-word accuracy.
+
+    Every target token counts, <eos> included (each line's end is predicted, and so is its first
+    word). Cross-entropy is in nats per token; perplexity is exp(cross-entropy); accuracy is how
+    often the target was the likeliest token (top-1) or among the five likeliest (top-5);
+    <unk> is the share of targets outside the vocabulary. The hidden state follows the policy
+    the model was trained with (reset after each line, or carried across lines).
+    """
+    import numpy as np
+
+    from rnncli.data import encode_lines, read_lines
+    from rnncli.evaluate import evaluate
+
+    saved = _load_model(model)
+    d = saved.config.data
+    lines = [line for path in corpora for line in read_lines(path)]
+    ids = encode_lines(lines, saved.vocab, d.tokenizer, d.lowercase)
+    scores = evaluate(saved.model, np.asarray(ids), saved.vocab.eos, saved.vocab.unk,
+                      saved.config.train.reset_at_eos).to_dict()
+    if json_out:
+        print(json.dumps(scores))
+        return
+    print(f"tokens         {scores['tokens']:,}")
+    print(f"cross-entropy  {scores['cross_entropy']:.4f} nats/token")
+    print(f"perplexity     {scores['perplexity']:.2f}")
+    print(f"accuracy       {scores['accuracy']:.2%} top-1, {scores['top5_accuracy']:.2%} top-5")
+    print(f"<unk>          {scores['unk_rate']:.2%}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except BrokenPipeError:
+        _silence_stdout()
+        sys.exit(0)

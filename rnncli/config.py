@@ -1,0 +1,308 @@
+"""The training config: dataclasses are the schema, YAML the values, `--set` the last word.
+
+Precedence: built-in defaults < the YAML file < `--set key.path=value` (parsed as a YAML scalar).
+Paths in a file resolve against the file's folder; paths given on the command line against the
+working directory. Every problem raises `ConfigError` naming the source and the key path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rnncli.errors import ConfigError
+
+DEMO_DIR = Path(__file__).resolve().parent / "demo"
+
+TOKENIZERS = ("word", "char")
+CELLS = ("rnn",)
+
+# Keys whose values are paths: resolved against the folder of whoever gave them.
+PATH_KEYS = ("data.train", "data.valid", "output")
+
+
+@dataclass
+class DataConfig:
+    train: list[str] = field(default_factory=lambda: [str(DEMO_DIR / "cuisine.txt")])  # corpus file(s)
+    valid: str | None = None  # validation file; None -> hold out valid_fraction of the lines
+    valid_fraction: float = 0.1  # share of lines held out when valid is None
+    tokenizer: str = "word"  # word | char
+    lowercase: bool = False  # fold case before building the vocabulary
+    min_count: int = 1  # words seen fewer times become <unk>
+    max_vocab: int | None = None  # keep only this many most frequent words (specials included)
+
+
+@dataclass
+class ModelConfig:
+    cell: str = "rnn"  # rnn (lstm and gru come later)
+    embedding: int = 32  # size of the word vectors x_t
+    hidden: int = 128  # size of the hidden state h_t
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 30  # passes over the training corpus
+    batch_size: int = 16  # parallel streams
+    bptt: int = 20  # steps per truncated-BPTT window
+    lr: float = 0.5  # SGD step size
+    lr_decay: float = 0.5  # lr *= lr_decay when validation perplexity stops improving
+    clip: float = 5.0  # global gradient-norm clip; 0 turns clipping off
+    reset_at_eos: bool = True  # lines are independent: h restarts from zero after each <eos>
+    seed: int = 0  # initial weights and held-out lines
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    output: str = "runs/cuisine"  # the model folder `train` writes
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def load_config(path: str | Path | None = None, overrides: typing.Sequence[str] = (),
+                out: str | None = None) -> Config:
+    """Build a Config from defaults, an optional YAML file and `--set` overrides.
+
+    Args:
+        path: YAML file, or None for the built-in defaults (the bundled demo).
+        overrides: strings `key.path=value`; the value is read as a YAML scalar.
+        out: the output folder from `--out`, which wins over everything.
+    Returns:
+        A validated Config whose paths are absolute.
+    """
+    raw: dict[str, Any] = {}
+    sources: dict[str, str] = {}  # key path -> where its value came from
+    if path is not None:
+        path = Path(path)
+        raw = _read_yaml(path)
+        base = path.resolve().parent
+        for key in _leaf_paths(raw):
+            _check_key(key, str(path))
+            sources[key] = str(path)
+        _resolve_paths(raw, base, only=sources)
+    default_source = str(path) if path is not None else "defaults"
+
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"--set {item!r}: expected key.path=value")
+        _check_key(key, "--set")
+        try:
+            value = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError:
+            value = text
+        _set(raw, key, value)
+        sources[key] = "--set"
+        _resolve_paths(raw, Path.cwd(), only={key: "--set"})
+    if out is not None:
+        raw["output"] = str(Path(out).resolve())
+        sources["output"] = "--out"
+
+    if path is None:  # defaults name the demo corpus absolutely; the output goes under cwd
+        raw.setdefault("output", str(Path.cwd() / Config.output))
+    elif "output" not in raw:
+        raw["output"] = str(Path.cwd() / "runs" / path.stem)
+    config = _build(Config, raw, "", sources, default_source)
+    validate(config, sources, default_source)
+    return config
+
+
+def validate(config: Config, sources: dict[str, str] | None = None,
+             default_source: str = "defaults") -> None:
+    """Refuse values that have the right type but make no sense."""
+    sources = sources or {}
+
+    def fail(key: str, message: str) -> None:
+        raise ConfigError(f"{sources.get(key, default_source)}: {key}: {message}")
+
+    d, m, t = config.data, config.model, config.train
+    if not d.train:
+        fail("data.train", "needs at least one corpus file")
+    if not 0.0 <= d.valid_fraction < 1.0:
+        fail("data.valid_fraction", f"must be in [0, 1), got {d.valid_fraction}")
+    if d.tokenizer not in TOKENIZERS:
+        fail("data.tokenizer", f"must be one of {', '.join(TOKENIZERS)}, got {d.tokenizer!r}")
+    if d.min_count < 1:
+        fail("data.min_count", f"must be at least 1, got {d.min_count}")
+    if d.max_vocab is not None and d.max_vocab < 3:
+        fail("data.max_vocab", f"must be at least 3 (<unk>, <eos> and one word), got {d.max_vocab}")
+    if m.cell not in CELLS:
+        fail("model.cell", f"must be one of {', '.join(CELLS)}, got {m.cell!r}")
+    for key, value in (("model.embedding", m.embedding), ("model.hidden", m.hidden),
+                       ("train.epochs", t.epochs), ("train.batch_size", t.batch_size),
+                       ("train.bptt", t.bptt)):
+        if value < 1:
+            fail(key, f"must be at least 1, got {value}")
+    if not t.lr > 0:
+        fail("train.lr", f"must be > 0, got {t.lr}")
+    if not 0.0 < t.lr_decay <= 1.0:
+        fail("train.lr_decay", f"must be in (0, 1], got {t.lr_decay}")
+    if not t.clip >= 0:
+        fail("train.clip", f"must be >= 0 (0 turns clipping off), got {t.clip}")
+    if t.seed < 0:
+        fail("train.seed", f"must be >= 0, got {t.seed}")
+
+
+def config_from_dict(raw: dict[str, Any], source: str = "model.json") -> Config:
+    """Rebuild a Config saved with `Config.to_dict` (as in a model folder)."""
+    for key in _leaf_paths(raw):
+        _check_key(key, source)
+    config = _build(Config, raw, "", {}, source)
+    validate(config, {}, source)
+    return config
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise ConfigError(f"{path}: no such config file")
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a directory, not a config file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read: {e}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        problem = getattr(e, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
+    if raw is None:
+        raise ConfigError(f"{path}: the file is empty")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections, got {type(raw).__name__}")
+    return raw
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _valid_keys(cls: type = Config, prefix: str = "") -> list[str]:
+    keys = []
+    for name, tp in _field_types(cls).items():
+        key = prefix + name
+        keys.append(key)
+        if dataclasses.is_dataclass(tp):
+            keys.extend(_valid_keys(tp, key + "."))
+    return keys
+
+
+def _check_key(key: str, source: str) -> None:
+    valid = _valid_keys()
+    if key in valid:
+        return
+    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise ConfigError(f"{source}: unknown key {key!r}{hint}")
+
+
+def _leaf_paths(raw: dict[str, Any], prefix: str = "") -> list[str]:
+    """Key paths of a nested mapping; a mapping under a section key is descended into."""
+    paths = []
+    for name, value in raw.items():
+        key = f"{prefix}{name}"
+        if isinstance(value, dict) and key in ("data", "model", "train"):
+            paths.extend(_leaf_paths(value, key + "."))
+        else:
+            paths.append(key)
+    return paths
+
+
+def _set(raw: dict[str, Any], key: str, value: Any) -> None:
+    *parents, last = key.split(".")
+    node = raw
+    for name in parents:
+        child = node.get(name)
+        if not isinstance(child, dict):
+            child = {}
+            node[name] = child
+        node = child
+    node[last] = value
+
+
+def _get(raw: dict[str, Any], key: str) -> Any:
+    node: Any = raw
+    for name in key.split("."):
+        if not isinstance(node, dict) or name not in node:
+            return None
+        node = node[name]
+    return node
+
+
+def _resolve_paths(raw: dict[str, Any], base: Path, only: dict[str, str]) -> None:
+    for key in PATH_KEYS:
+        if key not in only:
+            continue
+        value = _get(raw, key)
+        if isinstance(value, str):
+            _set(raw, key, str(base / Path(value).expanduser()))
+        elif isinstance(value, list):
+            _set(raw, key, [str(base / Path(v).expanduser()) if isinstance(v, str) else v
+                            for v in value])
+
+
+def _build(cls: type, raw: Any, prefix: str, sources: dict[str, str], default_source: str) -> Any:
+    if not isinstance(raw, dict):
+        source = sources.get(prefix.rstrip("."), default_source)
+        raise ConfigError(f"{source}: {prefix.rstrip('.')}: expected a mapping, "
+                          f"got {type(raw).__name__}")
+    kwargs = {}
+    for name, tp in _field_types(cls).items():
+        if name not in raw:
+            continue
+        key = prefix + name
+        value = raw[name]
+        if dataclasses.is_dataclass(tp):
+            kwargs[name] = _build(tp, value, key + ".", sources, default_source)
+        else:
+            kwargs[name] = _coerce(value, tp, key, sources.get(key, default_source))
+    return cls(**kwargs)
+
+
+def _coerce(value: Any, tp: Any, key: str, source: str) -> Any:
+    """Check `value` against the annotation `tp`; return it in the field's canonical form."""
+    args = typing.get_args(tp)
+    optional = type(None) in args
+    if value is None:
+        if optional:
+            return None
+        raise ConfigError(f"{source}: {key}: must not be empty")
+    if optional:
+        (tp,) = [a for a in args if a is not type(None)]
+    origin = typing.get_origin(tp)
+    if origin in (list,):
+        items = value if isinstance(value, list) else [value]
+        (item_tp,) = typing.get_args(tp)
+        return [_coerce(v, item_tp, key, source) for v in items]
+    if isinstance(tp, types.UnionType):  # pragma: no cover - not used by the schema
+        raise TypeError(tp)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    else:  # pragma: no cover - schema error
+        raise TypeError(tp)
+    raise ConfigError(f"{source}: {key}: expected {tp.__name__}, got {value!r}")

@@ -1,0 +1,112 @@
+"""Corpora: reading text files, holding out validation lines, and batching token streams.
+
+Training reads the corpus as one long stream of token ids (every line ends with <eos>), cut into
+`batch_size` parallel streams laid side by side as columns of a (L, B) array. Truncated BPTT walks
+down that array `bptt` rows at a time; the hidden state of column b carries from one window to
+the next, since the column is one contiguous piece of text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from rnncli.errors import DataError
+from rnncli.tokenize import tokenize_lines
+from rnncli.vocab import Vocab
+
+
+def read_lines(path: str | Path) -> list[str]:
+    """The non-blank lines of a UTF-8 text file, or a DataError that says what is wrong."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such corpus file")
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory, not a corpus file")
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise DataError(f"{path}: cannot read: {e.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise DataError(f"{path}: line {line}: bytes that are not UTF-8 text") from None
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise DataError(f"{path}: the corpus is empty")
+    return lines
+
+
+def split_valid(lines: list[str], fraction: float, seed: int) -> tuple[list[str], list[str]]:
+    """Hold out `fraction` of the lines, chosen at random by `seed`; both keep their order."""
+    n_valid = int(round(len(lines) * fraction))
+    if fraction > 0 and len(lines) >= 2:
+        n_valid = min(max(n_valid, 1), len(lines) - 1)
+    else:
+        n_valid = 0
+    held = np.zeros(len(lines), dtype=bool)
+    held[np.random.default_rng(seed).permutation(len(lines))[:n_valid]] = True
+    train = [line for line, h in zip(lines, held) if not h]
+    valid = [line for line, h in zip(lines, held) if h]
+    return train, valid
+
+
+def encode_lines(lines: list[str], vocab: Vocab, kind: str, lowercase: bool) -> np.ndarray:
+    """One stream of token ids (int32) with <eos> after every line."""
+    return vocab.encode(tokenize_lines(lines, kind, lowercase))
+
+
+def batchify(ids: np.ndarray, batch_size: int) -> np.ndarray:
+    """Cut a stream into `batch_size` contiguous columns: (N,) -> (L, B), the tail dropped."""
+    L = len(ids) // batch_size
+    return ids[: L * batch_size].reshape(batch_size, L).T.copy()  # (L, B)
+
+
+@dataclass
+class Window:
+    """One truncated-BPTT window of a batched stream."""
+    inputs: np.ndarray   # (T, B) token ids x_t
+    targets: np.ndarray  # (T, B) the next tokens, x_{t+1}
+    prev: np.ndarray     # (T, B) the token before each input, x_{t-1} (decides the reset mask)
+
+
+def windows(data: np.ndarray, bptt: int, eos: int) -> Iterator[Window]:
+    """Walk a (L, B) array in windows of `bptt` steps; the last one may be shorter."""
+    L, B = data.shape
+    before = np.full((1, B), eos, dtype=data.dtype)  # the stream starts as after an <eos>
+    for i in range(0, L - 1, bptt):
+        T = min(bptt, L - 1 - i)
+        prev = data[i - 1: i - 1 + T] if i > 0 else np.concatenate([before, data[: T - 1]])
+        yield Window(data[i: i + T], data[i + 1: i + 1 + T], prev)
+
+
+def eval_streams(ids: np.ndarray, eos: int, n_streams: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cut a stream into at most `n_streams` columns at line ends, for scoring every token.
+
+    Each column starts with an <eos> (so its first word is a target too) and is padded at the
+    end; the returned weights mark which targets are real.
+
+    Returns:
+        data: (L, S) token ids, eos-padded
+        weight: (L - 1, S) 1.0 where the target data[t + 1] is part of the corpus, else 0.0
+    """
+    ends = np.flatnonzero(ids == eos) + 1  # positions just after each <eos>
+    if len(ends) == 0 or ends[-1] != len(ids):
+        ends = np.append(ends, len(ids))
+    n_streams = max(1, min(n_streams, len(ends)))
+    # cut points: the line ends closest to equal shares
+    goal = np.arange(1, n_streams) * len(ids) / n_streams
+    cuts = np.unique(ends[np.searchsorted(ends, goal).clip(0, len(ends) - 1)])
+    cuts = cuts[(cuts > 0) & (cuts < len(ids))]
+    pieces = np.split(ids, cuts)
+    L = max(len(p) for p in pieces) + 1
+    data = np.full((L, len(pieces)), eos, dtype=np.int32)
+    weight = np.zeros((L - 1, len(pieces)), dtype=np.float32)
+    for s, piece in enumerate(pieces):
+        data[1: 1 + len(piece), s] = piece
+        weight[: len(piece), s] = 1.0
+    return data, weight

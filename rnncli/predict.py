@@ -1,0 +1,100 @@
+"""Completing prompts: read the prompt into the hidden state, then pick the likeliest words.
+
+Many prompts go through the network together. Prompts of different lengths are aligned at their
+ends: a shorter prompt waits with h = 0 until its first word, so every prompt starts from the
+fresh state that training starts each line from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rnncli.errors import PromptError
+from rnncli.layers import log_softmax
+from rnncli.store import SavedModel
+from rnncli.tokenize import EOS, UNK, detokenize, tokenizer
+
+
+@dataclass
+class Completion:
+    prompt: str
+    completion: str  # the generated text, detokenised
+    tokens: list[str]  # the generated tokens
+    next: list[tuple[str, float]] = field(default_factory=list)  # top-k after the prompt
+    unknown: list[str] = field(default_factory=list)  # prompt tokens outside the vocabulary
+
+    def to_dict(self) -> dict:
+        return {"prompt": self.prompt, "completion": self.completion,
+                "next": [{"word": w, "prob": p} for w, p in self.next],
+                "unknown": self.unknown}
+
+
+def complete(saved: SavedModel, prompts: list[str], words: int = 1,
+             top_k: int = 0) -> list[Completion]:
+    """Greedy completions of `words` tokens for each prompt, and the top_k next tokens.
+
+    Generation stops early at <eos> (the model thinks the line is over); <unk> is never chosen.
+    """
+    if words < 0:
+        raise PromptError(f"--words must be >= 0, got {words}")
+    if top_k < 0:
+        raise PromptError(f"--top-k must be >= 0, got {top_k}")
+    if not prompts:
+        return []
+    model, vocab, d = saved.model, saved.vocab, saved.config.data
+    split = tokenizer(d.tokenizer)
+    toks = [split(p, d.lowercase) for p in prompts]
+    for p, t in zip(prompts, toks):
+        if not t:
+            raise PromptError(f"the prompt {p!r} has no words")
+    B = len(prompts)
+    T = max(len(t) for t in toks)
+    inputs = np.full((T, B), vocab.eos, dtype=np.int64)  # left-padded, aligned at the end
+    active = np.zeros((T, B), dtype=bool)
+    for b, t in enumerate(toks):
+        inputs[T - len(t):, b] = vocab.encode(t)
+        active[T - len(t):, b] = True
+
+    # 1) read the prompts into the hidden state
+    h = model.zero_state(B)  # (B, H)
+    for t in range(T):
+        h = np.where(active[t, :, None], model.step(inputs[t], h), h)  # (B, H)
+
+    # 2) the next-token distribution after each prompt
+    logp = log_softmax(model.logits(h))  # (B, V)
+    k = min(top_k, len(vocab))
+    nexts = []
+    for b in range(B):
+        best = np.argsort(-logp[b], kind="stable")[:k]
+        nexts.append([(vocab.itos[i], float(np.exp(logp[b, i]))) for i in best])
+
+    # 3) greedy generation: the likeliest token that is not <unk>, until <eos>
+    generated: list[list[str]] = [[] for _ in range(B)]
+    done = np.zeros(B, dtype=bool)
+    for step in range(words):
+        if step > 0:
+            logp = log_softmax(model.logits(h))
+        logp[:, vocab.unk] = -np.inf
+        choice = logp.argmax(axis=1)  # (B,)
+        for b in range(B):
+            if done[b]:
+                continue
+            if choice[b] == vocab.eos:
+                done[b] = True
+            else:
+                generated[b].append(vocab.itos[choice[b]])
+        if done.all():
+            break
+        h = model.step(choice, h)
+
+    results = []
+    for b, prompt in enumerate(prompts):
+        unknown = [t for t in toks[b] if t not in vocab]
+        results.append(Completion(prompt, detokenize(generated[b], d.tokenizer), generated[b],
+                                  nexts[b], unknown))
+    return results
+
+
+__all__ = ["Completion", "complete", "EOS", "UNK"]

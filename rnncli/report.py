@@ -1,0 +1,63 @@
+"""Training progress on stderr: a live bar on a terminal, one plain line per epoch elsewhere."""
+
+from __future__ import annotations
+
+import time
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+class ConsoleReporter:
+    """Implements rnncli.train.Reporter for the command line."""
+
+    def __init__(self, console: Console):
+        self.console = console
+        self.live = console.is_terminal
+        self.progress: Progress | None = None
+
+    def start(self, epochs, windows_per_epoch, corpus):
+        self.epochs, self.per_epoch = epochs, windows_per_epoch
+        self.started = time.perf_counter()
+        self.tokens = 0
+        self.console.print(
+            f"training on {len(corpus.train_ids):,} tokens ({len(corpus.valid_ids):,} held out "
+            f"for validation), vocabulary {len(corpus.vocab):,}", highlight=False)
+        if self.live:
+            self.progress = Progress(
+                TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"), BarColumn(),
+                MofNCompleteColumn(), TextColumn("loss {task.fields[loss]:.3f}"),
+                TextColumn("{task.fields[speed]:,.0f} tok/s"), TimeRemainingColumn(),
+                console=self.console, transient=True)
+            self.task = self.progress.add_task("train", total=epochs * windows_per_epoch,
+                                               epoch=1, epochs=epochs, loss=float("nan"),
+                                               speed=0.0)
+            self.progress.start()
+
+    def step(self, epoch, window, loss, tokens):
+        self.tokens += tokens
+        if self.progress is not None:
+            speed = self.tokens / max(time.perf_counter() - self.started, 1e-9)
+            self.progress.update(self.task, advance=1, epoch=epoch, loss=loss, speed=speed)
+
+    def epoch(self, record):
+        elapsed = time.perf_counter() - self.started
+        eta = elapsed / record["epoch"] * (self.epochs - record["epoch"])
+        line = (f"epoch {record['epoch']:>{len(str(self.epochs))}}/{self.epochs}  "
+                f"loss {record['train_loss']:.3f}  valid ppl {record['valid_ppl']:.2f}  "
+                f"lr {record['lr']:.3g}  {record['tokens_per_s']:,.0f} tok/s  "
+                f"ETA {_clock(eta)}")
+        if self.progress is not None:
+            self.progress.console.print(line, highlight=False)
+        else:
+            self.console.print(line, highlight=False, soft_wrap=True)
+
+    def close(self):
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None

@@ -1,0 +1,117 @@
+"""Training: read the corpus, build the vocabulary, run truncated BPTT with SGD, keep the best.
+
+    1) tokens: every line of the corpus, then <eos>; validation lines held out or read
+    2) the stream is cut into batch_size parallel columns, walked bptt steps at a time
+    3) each window: forward, backward through time, clip the global norm, W <- W - lr * dW;
+       the last hidden state carries into the next window (its gradient does not)
+    4) after each epoch: validation perplexity; when it does not improve, lr *= lr_decay
+    5) the weights of the best epoch are the ones kept
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from rnncli.config import Config
+from rnncli.data import batchify, encode_lines, read_lines, split_valid, windows
+from rnncli.errors import DataError
+from rnncli.evaluate import evaluate
+from rnncli.model import RNNLM
+from rnncli.optim import clip_global_norm, sgd_step
+from rnncli.store import SavedModel
+from rnncli.tokenize import tokenize_lines
+from rnncli.vocab import Vocab
+
+
+@dataclass
+class Corpus:
+    vocab: Vocab
+    train_ids: np.ndarray  # (N,) int32
+    valid_ids: np.ndarray  # (M,) int32, may be empty
+
+
+class Reporter(Protocol):
+    """What the training loop tells whoever watches it (the CLI draws progress from it)."""
+
+    def start(self, epochs: int, windows_per_epoch: int, corpus: Corpus) -> None: ...
+    def step(self, epoch: int, window: int, loss: float, tokens: int) -> None: ...
+    def epoch(self, record: dict) -> None: ...
+
+
+class Silent:
+    def start(self, epochs, windows_per_epoch, corpus): pass
+    def step(self, epoch, window, loss, tokens): pass
+    def epoch(self, record): pass
+
+
+def prepare(config: Config) -> Corpus:
+    """Read, split, tokenise and encode the corpus the config names."""
+    d = config.data
+    lines: list[str] = []
+    for path in d.train:
+        lines.extend(read_lines(path))
+    if d.valid is not None:
+        valid_lines = read_lines(d.valid)
+    else:
+        lines, valid_lines = split_valid(lines, d.valid_fraction, config.train.seed)
+    tokens = list(tokenize_lines(lines, d.tokenizer, d.lowercase))
+    vocab = Vocab.build(tokens, d.min_count, d.max_vocab)
+    train_ids = vocab.encode(tokens)
+    valid_ids = encode_lines(valid_lines, vocab, d.tokenizer, d.lowercase)
+    need = 2 * config.train.batch_size
+    if len(train_ids) < need:
+        raise DataError(f"{d.train[0]}: {len(train_ids)} training tokens are too few for "
+                        f"batch_size {config.train.batch_size}: need at least {need}")
+    return Corpus(vocab, train_ids, valid_ids)
+
+
+def train(config: Config, reporter: Reporter | None = None) -> SavedModel:
+    """Train a model as the config says and return it (the caller saves it)."""
+    reporter = reporter or Silent()
+    corpus = prepare(config)
+    t = config.train
+    vocab = corpus.vocab
+    model = RNNLM.init(len(vocab), config.model.embedding, config.model.hidden, seed=t.seed)
+    data = batchify(corpus.train_ids, t.batch_size)  # (L, B)
+    n_windows = -(-(data.shape[0] - 1) // t.bptt)
+    reporter.start(t.epochs, n_windows, corpus)
+
+    lr = t.lr
+    best_ppl, best_params = float("inf"), None
+    history: list[dict] = []
+    for epoch in range(1, t.epochs + 1):
+        started = time.perf_counter()
+        h = model.zero_state(t.batch_size)
+        loss_sum, n_tokens = 0.0, 0
+        for i, win in enumerate(windows(data, t.bptt, vocab.eos)):
+            keep = (win.prev != vocab.eos) if t.reset_at_eos else np.ones(win.prev.shape, bool)
+            loss, grads, h = model.loss_and_grads(win.inputs, win.targets, h, keep)
+            clip_global_norm(grads, t.clip)
+            sgd_step(model.params, grads, lr)
+            tokens = win.inputs.size
+            loss_sum += loss * tokens
+            n_tokens += tokens
+            reporter.step(epoch, i + 1, loss, tokens)
+        train_loss = loss_sum / n_tokens
+        seconds = time.perf_counter() - started
+        if len(corpus.valid_ids):
+            ppl = evaluate(model, corpus.valid_ids, vocab.eos, vocab.unk,
+                           t.reset_at_eos).perplexity
+        else:
+            ppl = float(np.exp(min(train_loss, 700.0)))  # nothing held out: train perplexity
+        record = {"epoch": epoch, "train_loss": train_loss, "valid_ppl": ppl, "lr": lr,
+                  "seconds": seconds, "tokens_per_s": n_tokens / seconds}
+        history.append(record)
+        if ppl < best_ppl:
+            best_ppl = ppl
+            best_params = {n: p.copy() for n, p in model.params.items()}
+        else:
+            lr *= t.lr_decay
+        reporter.epoch(record)
+    if best_params is not None:
+        model.params.update(best_params)
+    return SavedModel(model, vocab, config, history)

@@ -1,0 +1,27 @@
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _private_state(tmp_path_factory, monkeypatch):
+    """Keep `rnncli train`'s memory of the last model out of the user's home."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path):
+    lines = ["the cat sat on the mat .", "the dog sat on the log .",
+             "a bird sang in the tree .", "the cat saw the bird ."] * 6
+    path = tmp_path / "tiny.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def tiny_config(tmp_path, tiny_corpus):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(
+        f"data:\n  train: {tiny_corpus.name}\n  valid_fraction: 0\n"
+        "model:\n  embedding: 16\n  hidden: 32\n"
+        "train:\n  epochs: 3\n  batch_size: 4\n  bptt: 8\n  lr: 0.5\n"
+        "output: model\n")
+    return path

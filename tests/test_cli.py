@@ -1,0 +1,123 @@
+"""The command line end to end, through typer's CliRunner and a real process."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from rnncli.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED_PROMPT = "My favourite dish is sushi. So, my favourite cuisine is"
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(app, [str(a) for a in args], input=input)
+
+
+@pytest.fixture
+def model(tiny_config, tmp_path):
+    result = run("train", tiny_config, "--set", "train.epochs=40", "--out", tmp_path / "m")
+    assert result.exit_code == 0, result.stderr
+    return Path(result.stdout.strip())
+
+
+def test_train_complete_eval(tiny_config, tmp_path):
+    out = tmp_path / "m"
+    result = run("train", tiny_config, "--set", "train.epochs=2", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == str(out)  # the result on stdout, progress on stderr
+    assert "epoch 2/2" in result.stderr and "model written to" in result.stderr
+    assert (out / "model.safetensors").exists()
+
+    result = run("complete", "the cat sat on the", "--json", "--top-k", "3", "--words", "2")
+    assert result.exit_code == 0, result.stderr  # no --model: the last one trained
+    answer = json.loads(result.stdout)
+    assert answer["prompt"] == "the cat sat on the"
+    assert isinstance(answer["completion"], str)
+    assert [set(n) for n in answer["next"]] == [{"word", "prob"}] * 3
+    probs = [n["prob"] for n in answer["next"]]
+    assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1
+    assert answer["unknown"] == []
+
+    corpus = tiny_config.parent / "tiny.txt"
+    result = run("eval", corpus, "--json")
+    assert result.exit_code == 0, result.stderr
+    scores = json.loads(result.stdout)
+    lines = corpus.read_text().splitlines()
+    assert scores["tokens"] == sum(len(x.split()) + 1 for x in lines)  # every word and <eos>
+    assert 0 <= scores["accuracy"] <= scores["top5_accuracy"] <= 1
+    assert scores["perplexity"] == pytest.approx(2.718281828 ** scores["cross_entropy"])
+
+
+def test_complete_learned_model_and_unknown_words(model):
+    result = run("complete", "the dog sat on the", "the zebra sat on the", "-m", model)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2 and lines[0] == "log"
+    assert "zebra" in result.stderr  # a warning, not an error
+    result = run("complete", "the zebra sat", "-m", model, "--json")
+    assert json.loads(result.stdout)["unknown"] == ["zebra"]
+
+
+def test_stdin_gives_one_line_per_prompt(model):
+    prompts = ["the cat sat on the", "", "a bird sang in the", "the dog"]
+    result = run("complete", "-", "-m", model, "--json", input="\n".join(prompts) + "\n")
+    assert result.exit_code == 0, result.stderr
+    lines = [json.loads(x) for x in result.stdout.splitlines()]
+    assert [x["prompt"] for x in lines] == prompts
+    assert [x["completion"] for x in lines][:3] == ["mat", "", "tree"]
+    plain = run("complete", "-m", model, "--words", "3", input="the cat sat on the\na bird\n")
+    assert plain.stdout.splitlines()[0] == "mat."  # natural spacing; stops at <eos>
+    assert len(plain.stdout.splitlines()) == 2
+
+
+def test_top_k_plain_output_is_tab_separated(model):
+    result = run("complete", "the cat sat on the", "-m", model, "-k", "2")
+    completion, first, second = result.stdout.rstrip("\n").split("\t")
+    assert completion == "mat" and first.startswith("mat ")
+    assert float(first.split()[1]) >= float(second.split()[1])
+    huge = run("complete", "the cat", "-m", model, "-k", "100000", "--json")
+    vocab = json.loads((model / "model.json").read_text())["vocab"]
+    assert len(json.loads(huge.stdout)["next"]) == len(vocab)  # clamped to the vocabulary
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "missing.yaml"], "missing.yaml: no such config file"),
+    (["train", "--set", "train.lr=-1"], "--set: train.lr: must be > 0"),
+    (["train", "--set", "model.hiden=3"], "did you mean 'model.hidden'?"),
+    (["complete", "hello", "-m", "nowhere"], "nowhere: no such model folder"),
+    (["complete", "   ", "-m", "MODEL"], "has no words"),
+    (["complete", "hello", "-m", "MODEL", "--words", "-1"], "--words must be 0 or more"),
+    (["eval", "missing.txt", "-m", "MODEL"], "missing.txt: no such corpus file"),
+])
+def test_user_errors_are_one_line_and_exit_1(model, args, message):
+    args = [str(model) if a == "MODEL" else a for a in args]
+    result = run(*args)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
+    assert message in result.stderr
+
+
+def test_complete_before_any_training_says_what_to_do():
+    result = run("complete", "hello")
+    assert result.exit_code == 1
+    assert result.stderr == ("Error: no model given and none trained yet: run `rnncli train` "
+                             "or pass --model DIR\n")
+
+
+def test_usage_errors_exit_2():
+    assert run("complete", "x", "--words", "many").exit_code == 2
+    assert run("frobnicate").exit_code == 2
+
+
+def test_a_real_process_prints_no_traceback(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "rnncli", "eval", str(tmp_path / "nope.txt"),
+                           "-m", str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert proc.stderr.startswith("Error: ") and "Traceback" not in proc.stderr

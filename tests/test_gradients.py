@@ -1,0 +1,115 @@
+"""Finite-difference gradient checks in float64 (CS231n style): every parameter of the model,
+through a whole truncated-BPTT window that starts from a carried, non-zero hidden state and has
+an <eos> inside it, with the reset on and off."""
+
+import numpy as np
+import pytest
+
+from rnncli import layers
+from rnncli.model import PARAM_NAMES, RNNLM
+
+EOS = 1
+
+
+def rel_error(a, b):
+    return np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b)))
+
+
+def numeric_grad(f, x, eps=1e-5):
+    """Centred differences of the scalar f() with respect to every entry of x (changed in place)."""
+    grad = np.zeros_like(x)
+    it = np.nditer(x, flags=["multi_index"])
+    for _ in it:
+        i = it.multi_index
+        old = x[i]
+        x[i] = old + eps
+        plus = f()
+        x[i] = old - eps
+        minus = f()
+        x[i] = old
+        grad[i] = (plus - minus) / (2 * eps)
+    return grad
+
+
+def window(T=6, B=3, V=7, seed=0):
+    rng = np.random.default_rng(seed)
+    inputs = rng.integers(2, V, size=(T, B))
+    inputs[T // 2, 0] = EOS  # an <eos> inside the window: the state resets after it
+    inputs[T - 2, B - 1] = EOS
+    targets = rng.integers(0, V, size=(T, B))
+    prev = np.vstack([rng.integers(2, V, size=(1, B)), inputs[:-1]])
+    return inputs, targets, prev
+
+
+@pytest.mark.parametrize("reset", [True, False])
+@pytest.mark.parametrize("shape", [(7, 5, 4, 6, 3), (5, 1, 1, 3, 1)])  # V, E, H, T, B
+def test_model_gradients_through_a_whole_window(reset, shape):
+    V, E, H, T, B = shape
+    model = RNNLM.init(V, E, H, seed=1, dtype=np.float64)
+    for name in PARAM_NAMES:  # non-zero biases, larger weights: exercise every path
+        model.params[name] += np.random.default_rng(2).normal(0, 0.3, model.params[name].shape)
+    inputs, targets, prev = window(T, B, V)
+    keep = (prev != EOS) if reset else np.ones_like(prev, dtype=bool)
+    h0 = np.random.default_rng(3).uniform(-0.9, 0.9, (B, H))  # a carried state
+    assert reset is False or not keep.all(), "the window must contain a reset"
+
+    loss, grads, _ = model.loss_and_grads(inputs, targets, h0, keep)
+    f = lambda: model.loss_and_grads(inputs, targets, h0, keep)[0]  # noqa: E731
+    for name in PARAM_NAMES:
+        num = numeric_grad(f, model.params[name])
+        assert grads[name].shape == model.params[name].shape
+        assert rel_error(num, grads[name]) < 1e-6, name
+
+
+def test_reset_cuts_the_gradient_to_the_carried_state():
+    """With the reset on, nothing before an <eos> influences what comes after it."""
+    V, E, H, T, B = 6, 3, 4, 5, 1
+    model = RNNLM.init(V, E, H, seed=0, dtype=np.float64)
+    inputs = np.array([[2], [EOS], [3], [4], [5]])
+    prev = np.array([[2], [2], [EOS], [3], [4]])
+    keep = prev != EOS
+    x, _ = layers.embedding_forward(inputs, model.params["W_emb"])
+    hs_a, _ = layers.rnn_forward(x, np.zeros((B, H)), keep, model.params["W_xh"],
+                                 model.params["W_hh"], model.params["b_h"])
+    hs_b, _ = layers.rnn_forward(x, np.ones((B, H)), keep, model.params["W_xh"],
+                                 model.params["W_hh"], model.params["b_h"])
+    assert not np.allclose(hs_a[:2], hs_b[:2])
+    np.testing.assert_array_equal(hs_a[2:], hs_b[2:])
+
+
+def test_dh0_matches_finite_differences():
+    T, B, E, H = 4, 2, 3, 5
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(T, B, E))
+    h0 = rng.normal(size=(B, H))
+    keep = np.ones((T, B))
+    keep[2, 1] = 0
+    W_xh, W_hh, b_h = rng.normal(size=(E, H)), rng.normal(size=(H, H)) * 0.5, rng.normal(size=H)
+    dhs = rng.normal(size=(T, B, H))
+    hs, cache = layers.rnn_forward(x, h0, keep, W_xh, W_hh, b_h)
+    dx, dh0, *_ = layers.rnn_backward(dhs, cache)
+    f = lambda: float((layers.rnn_forward(x, h0, keep, W_xh, W_hh, b_h)[0] * dhs).sum())  # noqa
+    assert rel_error(numeric_grad(f, h0), dh0) < 1e-6
+    assert rel_error(numeric_grad(f, x), dx) < 1e-6
+
+
+def test_softmax_cross_entropy_gradient_with_weights():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(6, 5)) * 3
+    targets = rng.integers(0, 5, size=6)
+    weight = np.array([1, 0, 1, 1, 0, 1], dtype=np.float64)
+    loss, dlogits = layers.softmax_cross_entropy(logits, targets, weight)
+    f = lambda: layers.softmax_cross_entropy(logits, targets, weight)[0]  # noqa: E731
+    assert rel_error(numeric_grad(f, logits), dlogits) < 1e-6
+    expected = -np.mean([np.log(np.exp(logits[i]) / np.exp(logits[i]).sum())[targets[i]]
+                         for i in (0, 2, 3, 5)])
+    assert loss == pytest.approx(expected, rel=1e-12)
+
+
+def test_embedding_backward_sums_repeated_rows():
+    ids = np.array([[0, 2], [2, 2]])
+    dx = np.arange(8, dtype=np.float64).reshape(2, 2, 2)
+    dW = layers.embedding_backward(dx, ids, V=4)
+    expected = np.zeros((4, 2))
+    np.add.at(expected, ids.reshape(-1), dx.reshape(-1, 2))  # the slow, obvious oracle
+    np.testing.assert_array_equal(dW, expected)

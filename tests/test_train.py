@@ -1,0 +1,47 @@
+import numpy as np
+
+from rnncli.config import load_config
+from rnncli.evaluate import evaluate
+from rnncli.predict import complete
+from rnncli.train import prepare, train
+
+
+def test_training_lowers_the_loss(tiny_config):
+    saved = train(load_config(tiny_config, ["train.epochs=8"]))
+    losses = [r["train_loss"] for r in saved.history]
+    assert losses[0] < np.log(len(saved.vocab)) + 0.1  # starts near a uniform guess
+    assert losses[-1] < losses[0] - 0.5
+    assert len(saved.history) == 8
+    assert set(saved.history[0]) >= {"epoch", "train_loss", "valid_ppl", "lr", "seconds"}
+
+
+def test_a_tiny_corpus_is_learned_by_heart(tiny_config):
+    cfg = load_config(tiny_config, ["train.epochs=60", "train.lr=1.0"])
+    saved = train(cfg)
+    corpus = prepare(cfg)
+    scores = evaluate(saved.model, corpus.train_ids, saved.vocab.eos, saved.vocab.unk, True)
+    assert scores.perplexity < 1.5
+    got = [c.completion for c in complete(saved, [
+        "the cat sat on the", "the dog sat on the", "a bird sang in the", "the cat saw the"])]
+    assert got == ["mat", "log", "tree", "bird"]  # the noun depends on words three steps back
+
+
+def test_same_config_and_seed_give_the_same_weights_bit_for_bit(tiny_config):
+    a = train(load_config(tiny_config, ["train.epochs=2"]))
+    b = train(load_config(tiny_config, ["train.epochs=2"]))
+    c = train(load_config(tiny_config, ["train.epochs=2", "train.seed=1"]))
+    for name, W in a.model.params.items():
+        assert W.dtype == np.float32
+        np.testing.assert_array_equal(W, b.model.params[name])
+    assert not np.array_equal(a.model.params["W_hh"], c.model.params["W_hh"])
+
+
+def test_lr_decays_when_validation_stops_improving(tiny_config):
+    saved = train(load_config(tiny_config, ["train.epochs=12", "train.lr=8",
+                                            "train.lr_decay=0.25"]))
+    lrs = [r["lr"] for r in saved.history]
+    assert min(lrs) < 8, "the test needs at least one epoch that did not improve"
+    ppls = [r["valid_ppl"] for r in saved.history]
+    for i in range(1, len(lrs)):
+        worse = ppls[i - 1] >= min(ppls[:i - 1] or [float("inf")])
+        assert lrs[i] == (lrs[i - 1] * 0.25 if worse else lrs[i - 1])
