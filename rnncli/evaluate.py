@@ -50,7 +50,7 @@ def evaluate(model: RNNLM, ids: np.ndarray, eos: int, unk: int, reset_at_eos: bo
     h = model.zero_state(S)
     for i, win in enumerate(windows(data, bptt, eos)):
         T = win.inputs.shape[0]
-        keep = (win.prev != eos) if reset_at_eos else np.ones((T, S), dtype=bool)
+        keep = (win.prev != eos) if reset_at_eos else None
         hs = model.run(win.inputs, h, keep)  # (T, S, H)
         h = hs[-1]
         logp = log_softmax(model.logits(hs.reshape(T * S, model.H)))  # (T*S, V)

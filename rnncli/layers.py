@@ -41,52 +41,68 @@ def embedding_backward(dx: np.ndarray, ids: np.ndarray, V: int) -> np.ndarray:
 
 # --- the recurrence: h_t = tanh(x_t @ W_xh + h_{t-1} @ W_hh + b_h) --------------------------
 
-def rnn_step_forward(xw_t: np.ndarray, h_prev: np.ndarray,
-                     W_hh: np.ndarray) -> tuple[np.ndarray, tuple]:
-    """One time step.
+def rnn_step_forward(xw_t: np.ndarray, h_prev: np.ndarray, W_hh: np.ndarray,
+                     out: np.ndarray | None = None) -> np.ndarray:
+    """One time step: h_t = tanh(xw_t + h_{t-1} @ W_hh).
 
     Args:
         xw_t: (B, H) the input's share, x_t @ W_xh + b_h (computed for the whole window at once)
         h_prev: (B, H) the previous hidden state h_{t-1} (after any reset)
         W_hh: (H, H)
+        out: (B, H) optional buffer for h_t
     Returns:
-        h: (B, H) the new hidden state h_t, and the cache for the backward step
+        h: (B, H) the new hidden state h_t (its own cache: tanh' = 1 - h^2)
     """
-    h = np.tanh(xw_t + h_prev @ W_hh)  # (B, H)
-    return h, (h, W_hh)
+    h = np.matmul(h_prev, W_hh, out=out)  # (B, H)
+    h += xw_t
+    return np.tanh(h, out=h)
 
 
-def rnn_step_backward(dh: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray]:
-    """Back through one step: dh (B, H) -> dz (B, H) the pre-activation's gradient (which is
-    also dxw_t), and dh_prev (B, H). dW_hh is summed over the window by the caller."""
-    h, W_hh = cache
-    dz = dh * (1.0 - h * h)  # backprop through tanh: d tanh(z) = 1 - tanh(z)^2
-    dh_prev = dz @ W_hh.T  # backprop through h_{t-1} @ W_hh
+def rnn_step_backward(dh: np.ndarray, dtanh: np.ndarray, W_hh: np.ndarray,
+                      dz: np.ndarray | None = None,
+                      dh_prev: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Back through one step.
+
+    Args:
+        dh: (B, H) dL/dh_t, from the output at t and from step t+1
+        dtanh: (B, H) 1 - h_t^2, the derivative of tanh at this step
+        W_hh: (H, H); dz, dh_prev: optional (B, H) buffers
+    Returns:
+        dz: (B, H) dL/dz_t for the pre-activation z_t (also dL/dxw_t)
+        dh_prev: (B, H) dL/dh_{t-1}; dW_hh is summed over the window by the caller
+    """
+    dz = np.multiply(dh, dtanh, out=dz)  # backprop through tanh: tanh'(z) = 1 - tanh(z)^2
+    dh_prev = np.matmul(dz, W_hh.T, out=dh_prev)  # backprop through h_{t-1} @ W_hh
     return dz, dh_prev
 
 
-def rnn_forward(x: np.ndarray, h0: np.ndarray, keep: np.ndarray, W_xh: np.ndarray,
+def rnn_forward(x: np.ndarray, h0: np.ndarray, keep: np.ndarray | None, W_xh: np.ndarray,
                 W_hh: np.ndarray, b_h: np.ndarray) -> tuple[np.ndarray, tuple]:
     """The recurrence over a whole window.
 
     Args:
         x: (T, B, E) inputs
         h0: (B, H) the state carried in from the previous window
-        keep: (T, B) 1 where h_{t-1} carries into step t, 0 where it resets to zero (after <eos>)
+        keep: (T, B) 1 where h_{t-1} carries into step t, 0 where it resets to zero (after
+            <eos>); None when nothing resets
         W_xh: (E, H), W_hh: (H, H), b_h: (H,)
     Returns:
         hs: (T, B, H) the hidden states h_1..h_T, and the cache for rnn_backward
     """
     T, B, E = x.shape
     H = W_hh.shape[0]
-    xw = (x.reshape(T * B, E) @ W_xh + b_h).reshape(T, B, H)  # every step's input at once
+    xw = x.reshape(T * B, E) @ W_xh  # every step's input share in one product
+    xw += b_h
+    xw = xw.reshape(T, B, H)
     hs = np.empty((T, B, H), dtype=x.dtype)
-    h_prevs = np.empty((T, B, H), dtype=x.dtype)
+    h_prevs = np.empty((T, B, H), dtype=x.dtype)  # h_{t-1} as step t saw it
     h = h0
     for t in range(T):
-        h_prevs[t] = h * keep[t, :, None]  # the reset: h_{t-1} <- 0 after <eos>
-        hs[t], _ = rnn_step_forward(xw[t], h_prevs[t], W_hh)
-        h = hs[t]
+        if keep is None:
+            h_prevs[t] = h
+        else:
+            np.multiply(h, keep[t, :, None], out=h_prevs[t])  # the reset: h <- 0 after <eos>
+        h = rnn_step_forward(xw[t], h_prevs[t], W_hh, out=hs[t])
     return hs, (x, keep, h_prevs, hs, W_xh, W_hh)
 
 
@@ -101,12 +117,16 @@ def rnn_backward(dhs: np.ndarray, cache: tuple) -> tuple[np.ndarray, ...]:
     x, keep, h_prevs, hs, W_xh, W_hh = cache
     T, B, E = x.shape
     H = W_hh.shape[0]
+    dtanh = np.square(hs)  # (T, B, H) 1 - h_t^2 for every step at once
+    np.subtract(1.0, dtanh, out=dtanh)
     dz = np.empty_like(hs)  # (T, B, H) gradients of the pre-activations
+    dh = np.empty((B, H), dtype=hs.dtype)
     dh_next = np.zeros((B, H), dtype=hs.dtype)  # what step t+1 sends back to h_t
     for t in reversed(range(T)):
-        dh = dhs[t] + dh_next  # h_t feeds both the output at t and the step t+1
-        dz[t], dh_prev = rnn_step_backward(dh, (hs[t], W_hh))
-        dh_next = dh_prev * keep[t, :, None]  # no gradient flows through a reset
+        np.add(dhs[t], dh_next, out=dh)  # h_t feeds both the output at t and step t+1
+        rnn_step_backward(dh, dtanh[t], W_hh, dz=dz[t], dh_prev=dh_next)
+        if keep is not None:
+            dh_next *= keep[t, :, None]  # no gradient flows through a reset
     dz2 = dz.reshape(T * B, H)
     dW_hh = h_prevs.reshape(T * B, H).T @ dz2  # sum over t of h_{t-1}^T dz_t, in one product
     dW_xh = x.reshape(T * B, E).T @ dz2  # (E, H)
@@ -135,22 +155,31 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray,
-                          weight: np.ndarray | None = None) -> tuple[float, np.ndarray]:
-    """Mean cross-entropy of the targets under softmax(logits), and its gradient.
+                          weight: np.ndarray | None = None,
+                          inplace: bool = False) -> tuple[float, np.ndarray]:
+    """Mean cross-entropy of the targets under softmax(logits), and its gradient, fused.
 
     Args:
         logits: (N, V); targets: (N,) int; weight: (N,) optional per-target weights (0 = skip)
+        inplace: overwrite logits with the gradient (saves a (N, V) array on the hot path)
     Returns:
         loss: -sum(w * log p[target]) / sum(w)
         dlogits: (N, V) = w * (softmax(logits) - onehot(target)) / sum(w)
     """
     N = logits.shape[0]
-    logp = log_softmax(logits)  # (N, V)
     rows = np.arange(N)
-    w = np.ones(N, dtype=logits.dtype) if weight is None else weight.astype(logits.dtype)
-    total = w.sum()
-    loss = -float((w * logp[rows, targets]).sum() / total)
-    dlogits = np.exp(logp)  # softmax
-    dlogits[rows, targets] -= 1.0  # d(-log p_y)/dz = p - onehot(y)
-    dlogits *= (w / total)[:, None]
-    return loss, dlogits
+    w = None if weight is None else weight.astype(logits.dtype)
+    total = float(N) if w is None else float(w.sum())
+    p = logits if inplace else logits.copy()
+    p -= p.max(axis=1, keepdims=True)  # shift for stability: softmax is unchanged
+    target_z = p[rows, targets].astype(np.float64)  # (N,) shifted logits of the targets
+    np.exp(p, out=p)
+    sums = p.sum(axis=1, dtype=np.float64)  # (N,)
+    nll = np.log(sums) - target_z  # -log p[target] = log sum exp z - z_target
+    loss = float(nll.sum() if w is None else (w * nll).sum()) / total
+    scale = 1.0 / (sums * total)  # softmax = exp / sum, and the mean's 1/N, in one pass
+    if w is not None:
+        scale *= w
+    p *= scale.astype(p.dtype)[:, None]
+    p[rows, targets] -= (1.0 / total) if w is None else w / total  # d(-log p_y)/dz = p - onehot
+    return loss, p

@@ -63,7 +63,7 @@ class RNNLM:
         Args:
             inputs, targets: (T, B) token ids; targets[t] is the token after inputs[t]
             h0: (B, H) hidden state carried in from the previous window (no gradient flows to it)
-            keep: (T, B) 0 where the state resets before step t, else 1
+            keep: (T, B) 0 where the state resets before step t, else 1; None: no resets
         Returns:
             loss: mean cross-entropy over the T * B targets
             grads: {name: dL/dname}
@@ -72,11 +72,13 @@ class RNNLM:
         p = self.params
         T, B = inputs.shape
         x, emb_cache = layers.embedding_forward(inputs, p["W_emb"])  # (T, B, E)
-        hs, rnn_cache = layers.rnn_forward(x, h0, keep.astype(self.dtype),
-                                           p["W_xh"], p["W_hh"], p["b_h"])  # (T, B, H)
+        keep = None if keep is None else keep.astype(self.dtype)
+        hs, rnn_cache = layers.rnn_forward(x, h0, keep, p["W_xh"], p["W_hh"],
+                                           p["b_h"])  # (T, B, H)
         logits, out_cache = layers.linear_forward(hs.reshape(T * B, self.H),
                                                   p["W_hy"], p["b_y"])  # (T*B, V)
-        loss, dlogits = layers.softmax_cross_entropy(logits, targets.reshape(T * B))
+        loss, dlogits = layers.softmax_cross_entropy(logits, targets.reshape(T * B),
+                                                     inplace=True)  # logits become dlogits
 
         dhs, dW_hy, db_y = layers.linear_backward(dlogits, out_cache)
         dx, _, dW_xh, dW_hh, db_h = layers.rnn_backward(dhs.reshape(T, B, self.H), rnn_cache)
@@ -93,10 +95,11 @@ class RNNLM:
         x = p["W_emb"][ids]  # (B, E)
         return np.tanh(x @ p["W_xh"] + h @ p["W_hh"] + p["b_h"])  # (B, H)
 
-    def run(self, inputs: np.ndarray, h0: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    def run(self, inputs: np.ndarray, h0: np.ndarray, keep: np.ndarray | None) -> np.ndarray:
         """The hidden states for a window, without a cache: (T, B) -> (T, B, H)."""
         x = self.params["W_emb"][inputs]  # (T, B, E)
-        hs, _ = layers.rnn_forward(x, h0, keep.astype(self.dtype), self.params["W_xh"],
+        keep = None if keep is None else keep.astype(self.dtype)
+        hs, _ = layers.rnn_forward(x, h0, keep, self.params["W_xh"],
                                    self.params["W_hh"], self.params["b_h"])
         return hs
 

@@ -22,6 +22,8 @@ def clip_global_norm(grads: dict[str, np.ndarray], max_norm: float) -> float:
 
 
 def sgd_step(params: dict[str, np.ndarray], grads: dict[str, np.ndarray], lr: float) -> None:
-    """W <- W - lr * dW, in place, for every parameter."""
+    """W <- W - lr * dW, in place, for every parameter (the gradients are scaled in place)."""
     for name, W in params.items():
-        W -= lr * grads[name]
+        dW = grads[name]
+        dW *= lr
+        W -= dW

@@ -88,7 +88,7 @@ def train(config: Config, reporter: Reporter | None = None) -> SavedModel:
         h = model.zero_state(t.batch_size)
         loss_sum, n_tokens = 0.0, 0
         for i, win in enumerate(windows(data, t.bptt, vocab.eos)):
-            keep = (win.prev != vocab.eos) if t.reset_at_eos else np.ones(win.prev.shape, bool)
+            keep = (win.prev != vocab.eos) if t.reset_at_eos else None
             loss, grads, h = model.loss_and_grads(win.inputs, win.targets, h, keep)
             clip_global_norm(grads, t.clip)
             sgd_step(model.params, grads, lr)
