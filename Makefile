@@ -1,6 +1,9 @@
 # Two commands set everything up on a fresh machine:
 #   make demo   install into .venv, train the bundled demo, complete its prompt
 #   make test   install with the test extra, run the test suite
+# Benchmark (bench/bench_train.py; set RNNCLI_TORCH_PYTHON to compare with PyTorch):
+#   make bench        rnncli vs the reference trainer in ../shared/bench, all configs
+#   make bench-smoke  a few seconds, rnncli only
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -23,6 +26,12 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
+
+bench: $(VENV)/.installed
+	$(PY) bench/bench_train.py $(BENCH_ARGS)
+
+bench-smoke: $(VENV)/.installed
+	$(PY) bench/bench_train.py --smoke $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) runs *.egg-info

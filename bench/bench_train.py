@@ -1,0 +1,341 @@
+#!/usr/bin/env python3
+"""Side-by-side training benchmark: rnncli against the PyTorch reference trainer.
+
+For each config (tiny, small, medium, as in ../shared/bench/README.md) it runs rnncli's worker
+(bench/rnncli_rnnlm.py) and, when RNNCLI_TORCH_PYTHON names a Python that has torch, the
+reference ../shared/bench/torch_rnnlm.py, alternating them (rnncli, torch, rnncli, torch, ...)
+--runs times. Every run is a fresh subprocess; the parent takes each child's peak RSS from
+os.wait4, the same measure for both. Once per invocation it also measures numpy's float32
+matrix-multiply peak on 2 threads (best of several 2048^3 sgemm), to say how much of the machine
+rnncli uses.
+
+Progress goes to stderr, a table of medians over runs to stdout, and everything (every run's
+raw result too) to --out, by default bench/results/train-YYYYmmdd-HHMMSS.json.
+
+    python bench/bench_train.py                       # all configs, 3 runs each
+    python bench/bench_train.py --configs tiny --runs 1 --max-tokens 20000
+    python bench/bench_train.py --smoke               # seconds, rnncli only (for CI)
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO / ".." / "shared" / "bench"
+WORKER = REPO / "bench" / "rnncli_rnnlm.py"
+TORCH_ENV = "RNNCLI_TORCH_PYTHON"
+THREADS = 2
+COMMON = ["--cell", "rnn", "--lr", "1", "--clip", "0.25", "--threads", str(THREADS),
+          "--warmup", "5"]
+CONFIGS = {  # name: worker flags, default timed tokens
+    "tiny": (dict(max_vocab=2000, emb=64, hidden=64, batch=32, bptt=20), 200_000),
+    "small": (dict(max_vocab=10000, emb=200, hidden=200, batch=20, bptt=35), 60_000),
+    "medium": (dict(max_vocab=10000, emb=650, hidden=650, batch=20, bptt=35), 20_000),
+}
+GEMM_N, GEMM_REPS = 2048, 5
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--configs", default="tiny,small,medium",
+                    help=f"comma-separated, of {', '.join(CONFIGS)}")
+    ap.add_argument("--runs", type=int, default=3, help="runs of each trainer per config")
+    ap.add_argument("--max-tokens", type=int, default=None,
+                    help="timed tokens per run, all configs (default: per config)")
+    ap.add_argument("--corpus", default=None, help="training text (default: generated)")
+    ap.add_argument("--valid", default=None, help="validation text (passed to torch, unused)")
+    ap.add_argument("--out", default=None, help="JSON results file")
+    ap.add_argument("--smoke", action="store_true",
+                    help="tiny only, 2000 tokens, 1 run, no torch, small generated corpus")
+    ap.add_argument("--gemm-child", action="store_true", help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    a.configs = [c.strip() for c in a.configs.split(",") if c.strip()]
+    unknown = [c for c in a.configs if c not in CONFIGS]
+    if unknown or not a.configs:
+        ap.error(f"unknown config(s) {unknown}; choose from {', '.join(CONFIGS)}")
+    if a.runs < 1:
+        ap.error("--runs must be at least 1")
+    if a.smoke:
+        a.configs, a.runs, a.max_tokens = ["tiny"], 1, 2000
+    return a
+
+
+class BenchError(Exception):
+    pass
+
+
+# ----------------------------------------------------------------- measuring children
+def gemm_child():
+    """Runs in a fresh subprocess whose BLAS thread variables are set: sgemm peak + BLAS info."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    a = rng.random((GEMM_N, GEMM_N), dtype=np.float32)
+    b = rng.random((GEMM_N, GEMM_N), dtype=np.float32)
+    c = np.empty_like(a)
+    np.matmul(a, b, out=c)  # warm-up: threads started, pages touched
+    best = float("inf")
+    for _ in range(GEMM_REPS):
+        t = time.perf_counter()
+        np.matmul(a, b, out=c)
+        best = min(best, time.perf_counter() - t)
+    blas = None
+    try:
+        dep = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        blas = f"{dep.get('name')} {dep.get('version')}"
+    except Exception:  # older numpy: no dict mode
+        pass
+    print(json.dumps({"gflops": round(2 * GEMM_N ** 3 / best / 1e9, 1), "n": GEMM_N,
+                      "reps": GEMM_REPS, "threads": THREADS, "numpy": np.__version__,
+                      "blas": blas}))
+
+
+def thread_env():
+    env = dict(os.environ)
+    for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[k] = str(THREADS)
+    return env
+
+
+def run_measured(cmd, env=None):
+    """Run cmd to the end; returns (exit code, stdout, stderr, peak RSS MB, wall seconds)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=REPO)
+        _, status, usage = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return p.returncode, out.read(), err.read(), usage.ru_maxrss / 1024, wall
+
+
+def last_json(text):
+    for line in reversed(text.strip().splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    raise ValueError("no JSON line in the output")
+
+
+def measure_gemm():
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--gemm-child"]
+    rc, out, err, _, _ = run_measured(cmd, env=thread_env())
+    if rc != 0:
+        raise BenchError(f"the sgemm peak measurement failed: {err.strip()[-500:]}")
+    return last_json(out)
+
+
+def train_run(impl, python, config, max_tokens, train, valid):
+    """One training run in a fresh process; the raw record for the JSON file."""
+    flags, _ = CONFIGS[config]
+    script = WORKER if impl == "rnncli" else SHARED / "torch_rnnlm.py"
+    cmd = [python, str(script), "--train", str(train), "--max-tokens", str(max_tokens)]
+    for k, v in flags.items():
+        cmd += [f"--{k.replace('_', '-')}", str(v)]
+    cmd += COMMON
+    if impl == "torch":
+        cmd += (["--valid", str(valid)] if valid else []) + ["--no-valid"]
+    rc, out, err, rss, wall = run_measured(cmd)
+    rec = {"config": config, "impl": impl, "rc": rc, "peak_rss_mb": round(rss, 1),
+           "wall_s": round(wall, 2), "result": None}
+    if rc == 0:
+        try:
+            rec["result"] = last_json(out)
+        except ValueError as e:
+            rec["error"] = str(e)
+    else:
+        rec["error"] = err.strip()[-2000:]
+    return rec
+
+
+# ----------------------------------------------------------------- corpora
+def write_smoke_corpus(path, n_tokens=30_000, n_words=3000, seed=1234):
+    """A seeded Zipfian corpus like gen_corpus.py's, small, needing nothing outside the repo."""
+    rng = random.Random(seed)
+    words = [f"w{i}" for i in range(n_words)]
+    weights = [1.0 / (r + 1) for r in range(n_words)]
+    lines, total = [], 0
+    while total < n_tokens:
+        n = rng.randint(5, 30)
+        lines.append(" ".join(rng.choices(words, weights, k=n)))
+        total += n
+    Path(path).write_text("\n".join(lines) + "\n")
+
+
+def default_corpus(folder):
+    gen = SHARED / "gen_corpus.py"
+    if not gen.exists():
+        raise BenchError(f"{SHARED.resolve()} not found (it has gen_corpus.py, which makes the "
+                         "default corpus); pass --corpus TRAIN")
+    train, valid = Path(folder) / "train.txt", Path(folder) / "valid.txt"
+    progress("generating the synthetic corpus (1M tokens) with ../shared/bench/gen_corpus.py")
+    subprocess.run([sys.executable, str(gen), "--train-out", str(train), "--valid-out",
+                    str(valid), "--tokens", "1000000", "--valid-tokens", "50000"],
+                   check=True, stdout=subprocess.DEVNULL)
+    return train, valid
+
+
+# ----------------------------------------------------------------- report
+def machine_info():
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version()}
+
+
+def median_of(records, key):
+    return statistics.median(r["result"][key] for r in records)
+
+
+def summarize(runs, configs, peak):
+    """Medians over the successful runs of each trainer, per config."""
+    summary = {}
+    for c in configs:
+        s = {}
+        for impl in ("rnncli", "torch"):
+            ok = [r for r in runs if r["config"] == c and r["impl"] == impl and r["result"]]
+            s[impl] = None if not ok else {
+                "tokens_per_s": median_of(ok, "tokens_per_s"),
+                "gflops": median_of(ok, "gflops"),
+                "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in ok),
+                "runs": len(ok)}
+        ours, ref = s["rnncli"], s["torch"]
+        s["ratio"] = (round(ours["tokens_per_s"] / ref["tokens_per_s"], 3)
+                      if ours and ref and ref["tokens_per_s"] else None)
+        s["peak_share_pct"] = (round(100 * ours["gflops"] / peak, 1)
+                               if ours and peak else None)
+        summary[c] = s
+    return summary
+
+
+def fmt(v, width, spec):
+    return ("-" if v is None else format(v, spec)).rjust(width)
+
+
+def print_table(report):
+    m, g = report["machine"], report["gemm_peak"]
+    print(f"# {report['date']}  {m['cpu']}, {m['cores']} cores  numpy {g['numpy']} "
+          f"({g['blas'] or 'BLAS unknown'})  sgemm peak {g['gflops']:.1f} GFLOP/s "
+          f"({THREADS} threads)  torch {report['torch'] or 'not run'}")
+    print(f"{'config':8} {'rnncli tok/s':>13} {'torch tok/s':>12} {'ratio':>6} "
+          f"{'GFLOP/s':>8} {'% peak':>7} {'rnncli MB':>10} {'torch MB':>9}")
+    for c, s in report["summary"].items():
+        ours, ref = s["rnncli"] or {}, s["torch"] or {}
+        print(f"{c:8} {fmt(ours.get('tokens_per_s'), 13, ',.0f')} "
+              f"{fmt(ref.get('tokens_per_s'), 12, ',.0f')} {fmt(s['ratio'], 6, '.2f')} "
+              f"{fmt(ours.get('gflops'), 8, '.1f')} {fmt(s['peak_share_pct'], 7, '.1f')} "
+              f"{fmt(ours.get('peak_rss_mb'), 10, '.0f')} {fmt(ref.get('peak_rss_mb'), 9, '.0f')}")
+
+
+def progress(msg):
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------- main
+def run_all(a, workdir):
+    torch_python = os.environ.get(TORCH_ENV) or None
+    if torch_python and a.smoke:
+        progress(f"--smoke: running rnncli only ({TORCH_ENV} ignored)")
+        torch_python = None
+    elif not torch_python:
+        progress(f"{TORCH_ENV} not set: running rnncli only")
+    if torch_python:
+        if not (SHARED / "torch_rnnlm.py").exists():
+            raise BenchError(f"{TORCH_ENV} is set but {(SHARED / 'torch_rnnlm.py').resolve()} "
+                             "is missing")
+        if not Path(torch_python).exists():
+            raise BenchError(f"{TORCH_ENV}={torch_python}: no such file")
+
+    if a.smoke:
+        train, valid = Path(workdir) / "smoke.txt", None
+        write_smoke_corpus(train)
+        corpus_desc = "generated: 30k-token Zipfian smoke corpus"
+    elif a.corpus:
+        train, valid = Path(a.corpus), Path(a.valid) if a.valid else None
+        if not train.exists():
+            raise BenchError(f"{train}: no such corpus file")
+        corpus_desc = str(a.corpus)
+    else:
+        train, valid = default_corpus(workdir)
+        corpus_desc = "generated: gen_corpus.py --tokens 1000000 --valid-tokens 50000"
+
+    progress(f"measuring the float32 sgemm peak ({GEMM_N}^3, {THREADS} threads)")
+    peak = measure_gemm()
+    progress(f"sgemm peak {peak['gflops']:.1f} GFLOP/s")
+
+    runs = []
+    impls = ["rnncli"] + (["torch"] if torch_python else [])
+    for c in a.configs:
+        max_tokens = a.max_tokens or CONFIGS[c][1]
+        for i in range(a.runs):
+            for impl in impls:
+                python = sys.executable if impl == "rnncli" else torch_python
+                rec = train_run(impl, python, c, max_tokens, train, valid)
+                rec["run"] = i + 1
+                runs.append(rec)
+                r = rec["result"]
+                if r:
+                    progress(f"{c} run {i + 1}/{a.runs} {impl:6}: {r['tokens_per_s']:,.0f} "
+                             f"tok/s, {r['gflops']:.1f} GFLOP/s, {r['seconds']:.1f} s timed, "
+                             f"RSS {rec['peak_rss_mb']:.0f} MB")
+                else:
+                    progress(f"{c} run {i + 1}/{a.runs} {impl}: FAILED (exit {rec['rc']}): "
+                             f"{rec.get('error', '')[-300:]}")
+
+    torch_version = next((r["result"].get("torch") for r in runs
+                          if r["impl"] == "torch" and r["result"]), None)
+    return {
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "machine": machine_info(),
+        "gemm_peak": peak,
+        "torch": torch_version,
+        "settings": {"configs": a.configs, "runs": a.runs, "max_tokens": a.max_tokens,
+                     "corpus": corpus_desc, "smoke": a.smoke, "threads": THREADS,
+                     "common_flags": COMMON,
+                     "config_flags": {c: CONFIGS[c][0] for c in a.configs}},
+        "summary": summarize(runs, a.configs, peak["gflops"]),
+        "runs": runs,
+    }
+
+
+def main(argv=None):
+    a = parse_args(argv)
+    if a.gemm_child:
+        gemm_child()
+        return 0
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = Path(a.out) if a.out else REPO / "bench" / "results" / f"train-{stamp}.json"
+    try:
+        with tempfile.TemporaryDirectory(prefix="rnncli-bench-") as workdir:
+            report = run_all(a, workdir)
+    except (BenchError, subprocess.CalledProcessError) as e:
+        print(f"Error: {e}", file=sys.stderr)
+        return 1
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1) + "\n")
+    print_table(report)
+    progress(f"results written to {out}")
+    failed = [r for r in report["runs"] if not r["result"]]
+    if failed:
+        print(f"Error: {len(failed)} run(s) failed; see {out}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
