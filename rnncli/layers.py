@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnncli.parallel import for_row_blocks
+
 
 # --- embedding: x_t = W_emb[w_t] -----------------------------------------------------------
 
@@ -139,13 +141,16 @@ def rnn_backward(dhs: np.ndarray, cache: tuple) -> tuple[np.ndarray, ...]:
 
 def linear_forward(h: np.ndarray, W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, tuple]:
     """h (N, H) -> h @ W + b (N, V)."""
-    return h @ W + b, (h, W)
+    out = h @ W  # (N, V)
+    out += b
+    return out, (h, W)
 
 
 def linear_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """dout (N, V) -> dh (N, H), dW (H, V), db (V,)."""
     h, W = cache
-    return dout @ W.T, h.T @ dout, dout.sum(axis=0)
+    db = np.ones(dout.shape[0], dtype=dout.dtype) @ dout  # the column sums, as a BLAS product
+    return dout @ W.T, h.T @ dout, db
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -166,20 +171,27 @@ def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray,
         loss: -sum(w * log p[target]) / sum(w)
         dlogits: (N, V) = w * (softmax(logits) - onehot(target)) / sum(w)
     """
-    N = logits.shape[0]
-    rows = np.arange(N)
-    w = None if weight is None else weight.astype(logits.dtype)
+    N, V = logits.shape
+    w = None if weight is None else weight.astype(np.float64)
     total = float(N) if w is None else float(w.sum())
     p = logits if inplace else logits.copy()
-    p -= p.max(axis=1, keepdims=True)  # shift for stability: softmax is unchanged
-    target_z = p[rows, targets].astype(np.float64)  # (N,) shifted logits of the targets
-    np.exp(p, out=p)
-    sums = p.sum(axis=1, dtype=np.float64)  # (N,)
-    nll = np.log(sums) - target_z  # -log p[target] = log sum exp z - z_target
+    nll = np.empty(N, dtype=np.float64)  # -log p[target] of each row
+
+    def rows(r: slice) -> None:  # one block of rows: five passes over memory, in place
+        block = p[r]
+        idx = np.arange(block.shape[0])
+        block -= block.max(axis=1, keepdims=True)  # shift for stability: softmax is unchanged
+        z_target = block[idx, targets[r]].astype(np.float64)
+        np.exp(block, out=block)
+        sums = block.sum(axis=1, dtype=np.float64)
+        nll[r] = np.log(sums) - z_target  # -log p_y = log sum exp z - z_y
+        scale = 1.0 / (sums * total)  # softmax = exp / sum, and the mean's 1/N, together
+        if w is not None:
+            scale *= w[r]
+        block *= scale.astype(block.dtype)[:, None]
+        onehot = block.dtype.type(1.0 / total) if w is None else (w[r] / total).astype(block.dtype)
+        block[idx, targets[r]] -= onehot  # d(-log p_y)/dz = p - onehot(y), scaled as above
+
+    for_row_blocks(N, N * V, rows)
     loss = float(nll.sum() if w is None else (w * nll).sum()) / total
-    scale = 1.0 / (sums * total)  # softmax = exp / sum, and the mean's 1/N, in one pass
-    if w is not None:
-        scale *= w
-    p *= scale.astype(p.dtype)[:, None]
-    p[rows, targets] -= (1.0 / total) if w is None else w / total  # d(-log p_y)/dz = p - onehot
     return loss, p

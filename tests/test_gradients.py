@@ -113,3 +113,33 @@ def test_embedding_backward_sums_repeated_rows():
     expected = np.zeros((4, 2))
     np.add.at(expected, ids.reshape(-1), dx.reshape(-1, 2))  # the slow, obvious oracle
     np.testing.assert_array_equal(dW, expected)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_row_parallel_softmax_matches_a_plain_one_bit_for_bit_across_threads(monkeypatch,
+                                                                              weighted):
+    """Large enough to be cut into blocks: same numbers as the obvious formula, and the same
+    bits whether one thread or several do the work."""
+    rng = np.random.default_rng(0)
+    N, V = 301, 2000
+    logits = (rng.normal(size=(N, V)) * 4).astype(np.float32)
+    targets = rng.integers(0, V, size=N)
+    weight = (rng.random(N) > 0.3).astype(np.float32) if weighted else None
+    results = []
+    for threads in ("1", "2", "3"):
+        monkeypatch.setenv("RNNCLI_THREADS", threads)
+        results.append(layers.softmax_cross_entropy(logits.copy(), targets, weight,
+                                                    inplace=True))
+    for loss, dlogits in results[1:]:
+        assert loss == results[0][0]
+        np.testing.assert_array_equal(dlogits, results[0][1])
+
+    z = logits.astype(np.float64)
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    w = np.ones(N) if weight is None else weight.astype(np.float64)
+    expected_loss = -(w * np.log(p[np.arange(N), targets])).sum() / w.sum()
+    p[np.arange(N), targets] -= 1
+    p *= (w / w.sum())[:, None]
+    assert results[0][0] == pytest.approx(expected_loss, rel=1e-6)
+    np.testing.assert_allclose(results[0][1], p, atol=1e-8)

@@ -1,0 +1,43 @@
+"""Row-parallel elementwise work for the big (N, V) arrays of the output layer.
+
+BLAS already spreads the matrix products over the cores, but NumPy's elementwise functions (exp,
+max, sum) run on one. They release the GIL, so the rows of a large array can be cut into one
+block per core and each block handled by a thread. Rows are independent, so the result is the
+same, bit for bit, whatever the number of threads.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+_pool: ThreadPoolExecutor | None = None
+MIN_ELEMENTS = 1 << 18  # below this, a thread's hand-off costs more than it saves
+
+
+def workers() -> int:
+    """How many threads: RNNCLI_THREADS, else the cores this process may use."""
+    env = os.environ.get("RNNCLI_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def for_row_blocks(n_rows: int, n_elements: int, fn: Callable[[slice], None]) -> None:
+    """Call fn(rows) for contiguous blocks of rows that cover range(n_rows), in parallel."""
+    global _pool
+    k = min(workers(), n_rows)
+    if k <= 1 or n_elements < MIN_ELEMENTS:
+        fn(slice(0, n_rows))
+        return
+    if _pool is None or _pool._max_workers < k:
+        _pool = ThreadPoolExecutor(max_workers=k, thread_name_prefix="rnncli")
+    bounds = [n_rows * i // k for i in range(k + 1)]
+    futures = [_pool.submit(fn, slice(a, b)) for a, b in zip(bounds[1:-1], bounds[2:])]
+    fn(slice(bounds[0], bounds[1]))  # the calling thread takes the first block
+    for f in futures:
+        f.result()
