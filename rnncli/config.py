@@ -43,17 +43,17 @@ class DataConfig:
 class ModelConfig:
     cell: str = "rnn"  # rnn (lstm and gru come later)
     embedding: int = 32  # size of the word vectors x_t
-    hidden: int = 128  # size of the hidden state h_t
+    hidden: int = 64  # size of the hidden state h_t
 
 
 @dataclass
 class TrainConfig:
-    epochs: int = 30  # passes over the training corpus
-    batch_size: int = 16  # parallel streams
-    bptt: int = 20  # steps per truncated-BPTT window
-    lr: float = 0.5  # SGD step size
+    epochs: int = 90  # passes over the training corpus
+    batch_size: int = 8  # parallel streams
+    bptt: int = 64  # steps per truncated-BPTT window
+    lr: float = 2.0  # SGD step size
     lr_decay: float = 0.5  # lr *= lr_decay when validation perplexity stops improving
-    clip: float = 5.0  # global gradient-norm clip; 0 turns clipping off
+    clip: float = 1.0  # global gradient-norm clip; 0 turns clipping off
     reset_at_eos: bool = True  # lines are independent: h restarts from zero after each <eos>
     seed: int = 0  # initial weights and held-out lines
 

@@ -121,3 +121,9 @@ def test_a_real_process_prints_no_traceback(tmp_path):
     assert proc.returncode == 1
     assert proc.stdout == ""
     assert proc.stderr.startswith("Error: ") and "Traceback" not in proc.stderr
+def test_the_demo_completes_the_seed_prompt(tmp_path):
+    """`make demo` end to end: the bundled corpus and config, then the seed's prompt."""
+    result = run("train", ROOT / "configs" / "cuisine.yaml", "--out", tmp_path / "demo")
+    assert result.exit_code == 0, result.stderr
+    result = run("complete", SEED_PROMPT, "--json")
+    assert json.loads(result.stdout)["completion"] == "Japanese"
