@@ -121,9 +121,22 @@ def test_a_real_process_prints_no_traceback(tmp_path):
     assert proc.returncode == 1
     assert proc.stdout == ""
     assert proc.stderr.startswith("Error: ") and "Traceback" not in proc.stderr
-def test_the_demo_completes_the_seed_prompt(tmp_path):
-    """`make demo` end to end: the bundled corpus and config, then the seed's prompt."""
+def test_the_demo_completes_the_seed_prompt_and_remembers_dishes_across_clauses(tmp_path):
+    """`make demo` end to end: the bundled corpus and config, then the seed's prompt, then every
+    line of the corpus whose dish is separated from its answer by a clause."""
     result = run("train", ROOT / "configs" / "cuisine.yaml", "--out", tmp_path / "demo")
     assert result.exit_code == 0, result.stderr
     result = run("complete", SEED_PROMPT, "--json")
     assert json.loads(result.stdout)["completion"] == "Japanese"
+
+    corpus = (ROOT / "corpora" / "cuisine.txt").read_text().splitlines()
+    with_clause = [x for x in corpus if x.startswith("My favourite dish is") and "," in
+                   x.split(".")[0] and " cuisine is " in x]  # "... pizza, which ... . So, ..."
+    assert len(with_clause) > 100
+    prompts = [x[: x.rindex(" cuisine is ") + len(" cuisine is")] for x in with_clause]
+    answers = [x[len(p):].strip(" .") for x, p in zip(with_clause, prompts)]
+    result = run("complete", "-", input="\n".join(prompts) + "\n")
+    got = result.stdout.splitlines()
+    assert len(got) == len(prompts)
+    accuracy = sum(g == a for g, a in zip(got, answers)) / len(answers)
+    assert accuracy >= 0.95, accuracy
