@@ -25,7 +25,25 @@ def embedding_forward(ids: np.ndarray, W_emb: np.ndarray) -> tuple[np.ndarray, n
     return W_emb[ids], ids
 
 
-def embedding_backward(dx: np.ndarray, ids: np.ndarray, V: int) -> np.ndarray:
+class RowGrad:
+    """The gradient of an embedding matrix: zero except in the rows the window read.
+
+    Kept as (rows, values) so that clipping and the SGD step touch R rows, not all V.
+    """
+
+    def __init__(self, rows: np.ndarray, values: np.ndarray, shape: tuple[int, int]):
+        self.rows = rows  # (R,) distinct row indices
+        self.values = values  # (R, E) the gradient of those rows
+        self.shape = shape  # (V, E) the full matrix's
+
+    def dense(self) -> np.ndarray:
+        """The full (V, E) gradient."""
+        out = np.zeros(self.shape, dtype=self.values.dtype)
+        out[self.rows] = self.values
+        return out
+
+
+def embedding_backward(dx: np.ndarray, ids: np.ndarray, V: int) -> RowGrad:
     """dx (T, B, E) -> dW_emb (V, E): each row sums the gradients of the steps that read it.
 
     The rows are summed by sorting the ids and adding up each run (`np.add.reduceat`), which is
@@ -36,9 +54,8 @@ def embedding_backward(dx: np.ndarray, ids: np.ndarray, V: int) -> np.ndarray:
     order = np.argsort(flat, kind="stable")
     sorted_ids = flat[order]
     starts = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
-    dW_emb = np.zeros((V, E), dtype=dx.dtype)
-    dW_emb[sorted_ids[starts]] = np.add.reduceat(dx.reshape(-1, E)[order], starts, axis=0)
-    return dW_emb
+    values = np.add.reduceat(dx.reshape(-1, E)[order], starts, axis=0)  # (R, E)
+    return RowGrad(sorted_ids[starts], values, (V, E))
 
 
 # --- the recurrence: h_t = tanh(x_t @ W_xh + h_{t-1} @ W_hh + b_h) --------------------------
@@ -150,7 +167,8 @@ def linear_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndar
     """dout (N, V) -> dh (N, H), dW (H, V), db (V,)."""
     h, W = cache
     db = np.ones(dout.shape[0], dtype=dout.dtype) @ dout  # the column sums, as a BLAS product
-    return dout @ W.T, h.T @ dout, db
+    dW = np.ascontiguousarray(h.T) @ dout  # (H, V); BLAS is faster with h.T laid out in rows
+    return dout @ W.T, dW, db
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:

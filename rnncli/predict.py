@@ -14,7 +14,7 @@ import numpy as np
 from rnncli.errors import PromptError
 from rnncli.layers import log_softmax
 from rnncli.store import SavedModel
-from rnncli.tokenize import EOS, UNK, detokenize, tokenizer
+from rnncli.tokenize import detokenize, tokenizer
 
 
 @dataclass
@@ -64,11 +64,7 @@ def complete(saved: SavedModel, prompts: list[str], words: int = 1,
 
     # 2) the next-token distribution after each prompt
     logp = log_softmax(model.logits(h))  # (B, V)
-    k = min(top_k, len(vocab))
-    nexts = []
-    for b in range(B):
-        best = np.argsort(-logp[b], kind="stable")[:k]
-        nexts.append([(vocab.itos[i], float(np.exp(logp[b, i]))) for i in best])
+    nexts = [_top_k(row, top_k, vocab.itos) for row in logp]
 
     # 3) greedy generation: the likeliest token that is not <unk>, until <eos>
     generated: list[list[str]] = [[] for _ in range(B)]
@@ -97,4 +93,11 @@ def complete(saved: SavedModel, prompts: list[str], words: int = 1,
     return results
 
 
-__all__ = ["Completion", "complete", "EOS", "UNK"]
+def _top_k(logp: np.ndarray, k: int, itos: list[str]) -> list[tuple[str, float]]:
+    """The k likeliest tokens of one distribution (V,), likeliest first, with probabilities."""
+    k = min(k, len(logp))
+    if k <= 0:
+        return []
+    best = np.argpartition(-logp, k - 1)[:k]  # the k largest, unordered: O(V)
+    best = best[np.argsort(-logp[best], kind="stable")]
+    return [(itos[i], float(np.exp(logp[i]))) for i in best]

@@ -45,3 +45,15 @@ def test_lr_decays_when_validation_stops_improving(tiny_config):
     for i in range(1, len(lrs)):
         worse = ppls[i - 1] >= min(ppls[:i - 1] or [float("inf")])
         assert lrs[i] == (lrs[i - 1] * 0.25 if worse else lrs[i - 1])
+
+
+def test_char_tokenizer_trains_and_completes_characters(tmp_path):
+    (tmp_path / "c.txt").write_text("abcabcabc\n" * 40)
+    (tmp_path / "c.yaml").write_text(
+        "data: {train: c.txt, tokenizer: char, valid_fraction: 0}\n"
+        "model: {embedding: 8, hidden: 16}\n"
+        "train: {epochs: 30, batch_size: 4, bptt: 10, lr: 1.0}\n")
+    saved = train(load_config(tmp_path / "c.yaml"))
+    assert set(saved.vocab.itos) == {"<unk>", "<eos>", "a", "b", "c"}
+    (c,) = complete(saved, ["abca"], words=4)
+    assert c.completion == "bcab"  # characters joined without spaces
