@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from rnncli.errors import ConfigError
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
@@ -80,6 +78,8 @@ def load_config(path: str | Path | None = None, overrides: typing.Sequence[str] 
     Returns:
         A validated Config whose paths are absolute.
     """
+    import yaml  # here, not at the top: `complete` and `eval` never read YAML
+
     raw: dict[str, Any] = {}
     sources: dict[str, str] = {}  # key path -> where its value came from
     if path is not None:
@@ -166,6 +166,8 @@ def config_from_dict(raw: dict[str, Any], source: str = "model.json") -> Config:
 # --- helpers -------------------------------------------------------------------------------
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
     if not path.exists():
         raise ConfigError(f"{path}: no such config file")
     if path.is_dir():
