@@ -2,7 +2,8 @@
 #   make demo   install into .venv, train the bundled demo, complete its prompt
 #   make test   install with the test extra, run the test suite
 # Benchmark (bench/bench_train.py; set RNNCLI_TORCH_PYTHON to compare with PyTorch):
-#   make bench        rnncli vs the reference trainer in ../shared/bench, all configs
+#   make bench        rnncli vs the reference trainer in ../shared/bench, all configs;
+#                     then complete's latency and stdin throughput with the demo model
 #   make bench-smoke  a few seconds, rnncli only
 PYTHON ?= python3
 VENV   := .venv
@@ -29,6 +30,7 @@ test: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) bench/bench_train.py $(BENCH_ARGS)
+	$(PY) bench/bench_complete.py
 
 bench-smoke: $(VENV)/.installed
 	$(PY) bench/bench_train.py --smoke $(BENCH_ARGS)
