@@ -104,7 +104,8 @@ def train(
     best = min(saved.history, key=lambda r: r["valid_ppl"])
     seconds = sum(r["seconds"] for r in saved.history)
     console.print(f"best valid perplexity {best['valid_ppl']:.2f} (epoch {best['epoch']}), "
-                  f"trained in {seconds:.1f}s; model written to {path}", highlight=False)
+                  f"trained in {seconds:.1f}s; model written to {path}", highlight=False,
+                  soft_wrap=True)
     print(path, flush=True)
 
 

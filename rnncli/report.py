@@ -27,15 +27,16 @@ class ConsoleReporter:
         self.tokens = 0
         self.console.print(
             f"training on {len(corpus.train_ids):,} tokens ({len(corpus.valid_ids):,} held out "
-            f"for validation), vocabulary {len(corpus.vocab):,}", highlight=False)
+            f"for validation), vocabulary {len(corpus.vocab):,}",
+            highlight=False, soft_wrap=True)
         if self.live:
             self.progress = Progress(
                 TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"), BarColumn(),
-                MofNCompleteColumn(), TextColumn("loss {task.fields[loss]:.3f}"),
+                MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
                 TextColumn("{task.fields[speed]:,.0f} tok/s"), TimeRemainingColumn(),
                 console=self.console, transient=True)
             self.task = self.progress.add_task("train", total=epochs * windows_per_epoch,
-                                               epoch=1, epochs=epochs, loss=float("nan"),
+                                               epoch=1, epochs=epochs, loss="-",
                                                speed=0.0)
             self.progress.start()
 
@@ -43,7 +44,8 @@ class ConsoleReporter:
         self.tokens += tokens
         if self.progress is not None:
             speed = self.tokens / max(time.perf_counter() - self.started, 1e-9)
-            self.progress.update(self.task, advance=1, epoch=epoch, loss=loss, speed=speed)
+            self.progress.update(self.task, advance=1, epoch=epoch, loss=f"{loss:.3f}",
+                                 speed=speed)
 
     def epoch(self, record):
         elapsed = time.perf_counter() - self.started
