@@ -35,19 +35,22 @@ SHARED = REPO / ".." / "shared" / "bench"
 WORKER = REPO / "bench" / "rnncli_rnnlm.py"
 TORCH_ENV = "RNNCLI_TORCH_PYTHON"
 THREADS = 2
-COMMON = ["--cell", "rnn", "--lr", "1", "--clip", "0.25", "--threads", str(THREADS),
-          "--warmup", "5"]
+COMMON = ["--lr", "1", "--clip", "0.25", "--threads", str(THREADS), "--warmup", "5"]
 CONFIGS = {  # name: worker flags, default timed tokens
-    "tiny": (dict(max_vocab=2000, emb=64, hidden=64, batch=32, bptt=20), 200_000),
-    "small": (dict(max_vocab=10000, emb=200, hidden=200, batch=20, bptt=35), 60_000),
-    "medium": (dict(max_vocab=10000, emb=650, hidden=650, batch=20, bptt=35), 20_000),
+    "tiny": (dict(max_vocab=2000, emb=64, hidden=64, batch=32, bptt=20, cell="rnn"), 200_000),
+    "small": (dict(max_vocab=10000, emb=200, hidden=200, batch=20, bptt=35, cell="rnn"),
+              60_000),
+    "medium": (dict(max_vocab=10000, emb=650, hidden=650, batch=20, bptt=35, cell="rnn"),
+               20_000),
+    "small-lstm": (dict(max_vocab=10000, emb=200, hidden=200, batch=20, bptt=35, cell="lstm"),
+                   60_000),
 }
 GEMM_N, GEMM_REPS = 2048, 5
 
 
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--configs", default="tiny,small,medium",
+    ap.add_argument("--configs", default="tiny,small,medium,small-lstm",
                     help=f"comma-separated, of {', '.join(CONFIGS)}")
     ap.add_argument("--runs", type=int, default=3, help="runs of each trainer per config")
     ap.add_argument("--max-tokens", type=int, default=None,

@@ -43,7 +43,7 @@ def parse_args(argv=None):
     ap.add_argument("--warmup", type=int, default=5, help="untimed warm-up windows")
     ap.add_argument("--threads", type=int, default=0, help="BLAS threads; 0 = BLAS default")
     ap.add_argument("--seed", type=int, default=1111)
-    ap.add_argument("--cell", choices=["rnn"], default="rnn", help="rnncli has only rnn")
+    ap.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="rnn")
     return ap.parse_args(argv)
 
 
@@ -81,7 +81,7 @@ def main(argv=None):
           f"{a.batch}, load {time.perf_counter() - t0:.1f}s", file=sys.stderr)
 
     E, H = a.emb, a.hidden
-    model = RNNLM.init(V, E, H, seed=a.seed)
+    model = RNNLM.init(V, E, H, seed=a.seed, cell=a.cell)
     h = model.zero_state(a.batch)
 
     timed_tokens, timed_s, nbatches = 0, 0.0, 0
@@ -109,7 +109,8 @@ def main(argv=None):
         valid_ppl = scores.perplexity
         print(f"# valid ppl {valid_ppl:.2f}", file=sys.stderr)
 
-    flops_tok = 3 * 2 * (E * H + H * H + H * V)
+    gates = {"rnn": 1, "gru": 3, "lstm": 4}[a.cell]
+    flops_tok = 3 * 2 * (gates * (E * H + H * H) + H * V)  # as the reference counts
     tps = timed_tokens / timed_s if timed_s > 0 else float("nan")
     step_times.sort()
     med = step_times[len(step_times) // 2] if step_times else float("nan")

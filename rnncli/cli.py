@@ -258,6 +258,27 @@ def eval_(
     print(f"<unk>          {scores['unk_rate']:.2%}")
 
 
+# --- export -------------------------------------------------------------------------------
+
+@app.command("export")
+@user_errors
+def export_(
+    model_dir: Annotated[Path, typer.Argument(help="Model folder to export.")],
+    out: Annotated[Path, typer.Argument(help="File to write (.safetensors).")],
+    fmt: Annotated[str, typer.Option("--format", help="Layout: torch.")] = "torch",
+):
+    """Write a model's weights for another framework.
+
+    --format torch: one safetensors file laid out like the state dict of PyTorch's
+    word_language_model (encoder.weight, rnn.weight_ih_l0, ..., decoder.weight, decoder.bias),
+    with the vocabulary in index order as a JSON list under the metadata key `vocab`.
+    """
+    from rnncli import store
+    from rnncli.export import export
+
+    print(export(store.load(model_dir), out, fmt), flush=True)
+
+
 def main() -> None:
     try:
         app()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -20,7 +21,9 @@ from rnncli.errors import ConfigError
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
 
 TOKENIZERS = ("word", "char")
-CELLS = ("rnn",)
+CELLS = ("rnn", "lstm", "gru")
+
+_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 # Keys whose values are paths: resolved against the folder of whoever gave them.
 PATH_KEYS = ("data.train", "data.valid", "output")
@@ -39,9 +42,14 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    cell: str = "rnn"  # rnn (lstm and gru come later)
+    cell: str = "rnn"  # rnn | lstm | gru (gate order and equations as PyTorch's)
     embedding: int = 32  # size of the word vectors x_t
     hidden: int = 64  # size of the hidden state h_t
+    layers: int = 1  # stacked recurrent layers
+    dropout: float = 0.0  # inverted dropout on the embeddings, between layers, before the output
+    tie_weights: bool = False  # the output matrix is the embedding matrix (embedding == hidden)
+    init: float | None = None  # uniform(-init, init) for every weight; None: per-matrix defaults
+    forget_bias: float | None = None  # LSTM: the forget gate's initial bias (1.0 keeps memories)
 
 
 @dataclass
@@ -52,6 +60,9 @@ class TrainConfig:
     lr: float = 2.0  # SGD step size
     lr_decay: float = 0.5  # lr *= lr_decay when validation perplexity stops improving
     clip: float = 1.0  # global gradient-norm clip; 0 turns clipping off
+    momentum: float = 0.0  # SGD momentum; 0 is the lesson's plain SGD
+    nesterov: bool = False  # Nesterov's momentum instead of the classical one
+    weight_decay: float = 0.0  # L2 penalty: dW += weight_decay * W
     reset_at_eos: bool = True  # lines are independent: h restarts from zero after each <eos>
     seed: int = 0  # initial weights and held-out lines
 
@@ -140,10 +151,23 @@ def validate(config: Config, sources: dict[str, str] | None = None,
     if m.cell not in CELLS:
         fail("model.cell", f"must be one of {', '.join(CELLS)}, got {m.cell!r}")
     for key, value in (("model.embedding", m.embedding), ("model.hidden", m.hidden),
-                       ("train.epochs", t.epochs), ("train.batch_size", t.batch_size),
-                       ("train.bptt", t.bptt)):
+                       ("model.layers", m.layers), ("train.epochs", t.epochs),
+                       ("train.batch_size", t.batch_size), ("train.bptt", t.bptt)):
         if value < 1:
             fail(key, f"must be at least 1, got {value}")
+    if not 0.0 <= m.dropout < 1.0:
+        fail("model.dropout", f"must be in [0, 1), got {m.dropout}")
+    if m.tie_weights and m.embedding != m.hidden:
+        fail("model.tie_weights", f"needs model.embedding == model.hidden, got "
+                                  f"{m.embedding} and {m.hidden}")
+    if m.init is not None and not m.init > 0:
+        fail("model.init", f"must be > 0 (or null for the defaults), got {m.init}")
+    if not 0.0 <= t.momentum < 1.0:
+        fail("train.momentum", f"must be in [0, 1), got {t.momentum}")
+    if t.nesterov and t.momentum == 0:
+        fail("train.nesterov", "needs train.momentum > 0")
+    if not t.weight_decay >= 0:
+        fail("train.weight_decay", f"must be >= 0, got {t.weight_decay}")
     if not t.lr > 0:
         fail("train.lr", f"must be > 0, got {t.lr}")
     if not 0.0 < t.lr_decay <= 1.0:
@@ -302,6 +326,8 @@ def _coerce(value: Any, tp: Any, key: str, source: str) -> Any:
     elif tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
+        if isinstance(value, str) and _FLOAT.fullmatch(value.strip()):
+            return float(value)  # YAML 1.1 reads 1e-4 (no dot) as text
     elif tp is str:
         if isinstance(value, str):
             return value

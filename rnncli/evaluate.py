@@ -47,12 +47,11 @@ def evaluate(model: RNNLM, ids: np.ndarray, eos: int, unk: int, reset_at_eos: bo
     data, weight = eval_streams(ids, eos, n_streams)  # (L, S), (L - 1, S)
     S = data.shape[1]
     scores = Scores(0, 0.0, 0, 0, 0)
-    h = model.zero_state(S)
+    state = model.zero_state(S)
     for i, win in enumerate(windows(data, bptt, eos)):
         T = win.inputs.shape[0]
         keep = (win.prev != eos) if reset_at_eos else None
-        hs = model.run(win.inputs, h, keep)  # (T, S, H)
-        h = hs[-1]
+        hs, state = model.run(win.inputs, state, keep)  # (T, S, H)
         logp = log_softmax(model.logits(hs.reshape(T * S, model.H)))  # (T*S, V)
         w = weight[i * bptt: i * bptt + T].reshape(-1) > 0  # real targets only
         targets = win.targets.reshape(-1)[w]

@@ -57,10 +57,14 @@ def complete(saved: SavedModel, prompts: list[str], words: int = 1,
         inputs[T - len(t):, b] = vocab.encode(t)
         active[T - len(t):, b] = True
 
-    # 1) read the prompts into the hidden state
-    h = model.zero_state(B)  # (B, H)
+    # 1) read the prompts into the hidden state; a prompt's state stays zero until it starts
+    state = model.zero_state(B)
+    h = state[-1][0]  # (B, H) the top layer's h
     for t in range(T):
-        h = np.where(active[t, :, None], model.step(inputs[t], h), h)  # (B, H)
+        h_new, new = model.step(inputs[t], state)
+        on = active[t, :, None]
+        state = [tuple(np.where(on, a, b) for a, b in zip(sn, so)) for sn, so in zip(new, state)]
+        h = np.where(on, h_new, h)  # (B, H)
 
     # 2) the next-token distribution after each prompt
     logp = log_softmax(model.logits(h))  # (B, V)
@@ -83,7 +87,7 @@ def complete(saved: SavedModel, prompts: list[str], words: int = 1,
                 generated[b].append(vocab.itos[choice[b]])
         if done.all():
             break
-        h = model.step(choice, h)
+        h, state = model.step(choice, state)
 
     results = []
     for b, prompt in enumerate(prompts):

@@ -22,7 +22,7 @@ import numpy as np
 
 from rnncli.config import Config, config_from_dict
 from rnncli.errors import ConfigError, ModelError
-from rnncli.model import PARAM_NAMES, RNNLM, param_shapes
+from rnncli.model import RNNLM, param_shapes
 from rnncli.vocab import Vocab
 
 FORMAT = "rnncli-model"
@@ -55,8 +55,8 @@ def save(saved: SavedModel, path: str | Path) -> Path:
     except OSError as e:
         raise ModelError(f"{path}: cannot write the model folder: {e.strerror}") from None
     try:
-        tensors = {n: np.ascontiguousarray(saved.model.params[n], dtype=np.float32)
-                   for n in PARAM_NAMES}
+        tensors = {n: np.ascontiguousarray(a, dtype=np.float32)
+                   for n, a in saved.model.params.items()}
         save_file(tensors, str(tmp / WEIGHTS), metadata={"format": FORMAT,
                                                          "version": str(VERSION)})
         meta = {
@@ -118,16 +118,18 @@ def load(path: str | Path) -> SavedModel:
         tensors = load_file(str(path / WEIGHTS))
     except (SafetensorError, OSError, ValueError) as e:
         raise ModelError(f"{path / WEIGHTS}: unreadable weights: {e}") from None
-    expected = param_shapes(len(vocab), config.model.embedding, config.model.hidden)
+    m = config.model
+    expected = param_shapes(len(vocab), m.embedding, m.hidden, m.cell, m.layers, m.tie_weights)
     for name, shape in expected.items():
         if name not in tensors:
             raise ModelError(f"{path / WEIGHTS}: no tensor {name!r}")
         if tensors[name].shape != shape:
             raise ModelError(f"{path / WEIGHTS}: {name} has shape {tensors[name].shape}, "
                              f"the config and vocabulary need {shape}")
-    params = {n: tensors[n].astype(np.float32) for n in PARAM_NAMES}
+    params = {n: tensors[n].astype(np.float32) for n in expected}
     history = meta.get("history") or []
-    return SavedModel(RNNLM(params), vocab, config, history, path.resolve())
+    model = RNNLM.from_config(config.model, len(vocab), params=params)
+    return SavedModel(model, vocab, config, history, path.resolve())
 
 
 def _fsync(file: Path) -> None:

@@ -21,7 +21,7 @@ from rnncli.data import batchify, encode_lines, read_lines, split_valid, windows
 from rnncli.errors import DataError
 from rnncli.evaluate import evaluate
 from rnncli.model import RNNLM
-from rnncli.optim import clip_global_norm, sgd_step
+from rnncli.optim import SGD, clip_global_norm
 from rnncli.store import SavedModel
 from rnncli.tokenize import tokenize_lines
 from rnncli.vocab import Vocab
@@ -75,23 +75,26 @@ def train(config: Config, reporter: Reporter | None = None) -> SavedModel:
     corpus = prepare(config)
     t = config.train
     vocab = corpus.vocab
-    model = RNNLM.init(len(vocab), config.model.embedding, config.model.hidden, seed=t.seed)
+    model = RNNLM.from_config(config.model, len(vocab), seed=t.seed)
+    dropout_rng = np.random.default_rng([t.seed, 1])  # the dropout masks' own stream
     data = batchify(corpus.train_ids, t.batch_size)  # (L, B)
     n_windows = -(-(data.shape[0] - 1) // t.bptt)
     reporter.start(t.epochs, n_windows, corpus)
 
-    lr = t.lr
+    optimizer = SGD(model.params, t.lr, momentum=t.momentum, nesterov=t.nesterov,
+                    weight_decay=t.weight_decay)
     best_ppl, best_params = float("inf"), None
     history: list[dict] = []
     for epoch in range(1, t.epochs + 1):
         started = time.perf_counter()
-        h = model.zero_state(t.batch_size)
+        state = model.zero_state(t.batch_size)
         loss_sum, n_tokens = 0.0, 0
         for i, win in enumerate(windows(data, t.bptt, vocab.eos)):
             keep = (win.prev != vocab.eos) if t.reset_at_eos else None
-            loss, grads, h = model.loss_and_grads(win.inputs, win.targets, h, keep)
+            loss, grads, state = model.loss_and_grads(win.inputs, win.targets, state, keep,
+                                                      dropout_rng)
             clip_global_norm(grads, t.clip)
-            sgd_step(model.params, grads, lr)
+            optimizer.step(grads)
             tokens = win.inputs.size
             loss_sum += loss * tokens
             n_tokens += tokens
@@ -103,14 +106,14 @@ def train(config: Config, reporter: Reporter | None = None) -> SavedModel:
                            t.reset_at_eos).perplexity
         else:
             ppl = float(np.exp(min(train_loss, 700.0)))  # nothing held out: train perplexity
-        record = {"epoch": epoch, "train_loss": train_loss, "valid_ppl": ppl, "lr": lr,
+        record = {"epoch": epoch, "train_loss": train_loss, "valid_ppl": ppl, "lr": optimizer.lr,
                   "seconds": seconds, "tokens_per_s": n_tokens / seconds}
         history.append(record)
         if ppl < best_ppl:
             best_ppl = ppl
             best_params = {n: p.copy() for n, p in model.params.items()}
         else:
-            lr *= t.lr_decay
+            optimizer.lr *= t.lr_decay
         reporter.epoch(record)
     if best_params is not None:
         model.params.update(best_params)

@@ -57,6 +57,7 @@ def test_set_overrides_win_and_resolve_against_the_working_directory(tmp_path, m
     assert cfg.train.reset_at_eos is False
     assert cfg.data.train == [str(elsewhere / "y.txt")]
     assert cfg.output == str(elsewhere / "models/m")
+    assert load_config(None, ["train.weight_decay=1e-4"]).train.weight_decay == 1e-4
 
 
 @pytest.mark.parametrize("text, message", [

@@ -1,0 +1,90 @@
+"""Weights in the layout of PyTorch's word_language_model, and back.
+
+PyTorch's model is nn.Embedding -> nn.RNN / nn.LSTM / nn.GRU -> nn.Linear, with column vectors:
+its weight_ih_l{k} is our W_xh transposed, and so on. The gate order is already PyTorch's
+(i, f, g, o for the LSTM; r, z, n for the GRU). The vanilla RNN's and the LSTM's single bias b_h
+goes to bias_ih, with bias_hh zero; the GRU keeps both.
+
+    encoder.weight          (V, E)        W_emb
+    rnn.weight_ih_l{k}      (G*H, In)     W_xh.T
+    rnn.weight_hh_l{k}      (G*H, H)      W_hh.T
+    rnn.bias_ih_l{k}        (G*H,)        b_h  (gru: b_xh)
+    rnn.bias_hh_l{k}        (G*H,)        0    (gru: b_hh)
+    decoder.weight          (V, H)        W_hy.T (the embedding itself when the weights are tied)
+    decoder.bias            (V,)          b_y
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from rnncli.errors import ModelError
+from rnncli.model import RNNLM, layer_name
+from rnncli.store import SavedModel
+
+FORMATS = ("torch",)
+
+
+def to_torch(model: RNNLM, dtype=np.float32) -> dict[str, np.ndarray]:
+    """rnncli parameters -> a state dict of word_language_model's names (copies)."""
+    p = model.params
+    out = {"encoder.weight": p["W_emb"]}
+    for k in range(model.n_layers):
+        layer = model.layer(k)
+        out[f"rnn.weight_ih_l{k}"] = layer["W_xh"].T
+        out[f"rnn.weight_hh_l{k}"] = layer["W_hh"].T
+        if model.cell.name == "gru":
+            out[f"rnn.bias_ih_l{k}"] = layer["b_xh"]
+            out[f"rnn.bias_hh_l{k}"] = layer["b_hh"]
+        else:
+            out[f"rnn.bias_ih_l{k}"] = layer["b_h"]
+            out[f"rnn.bias_hh_l{k}"] = np.zeros_like(layer["b_h"])
+    out["decoder.weight"] = p["W_emb"] if model.tie_weights else p["W_hy"].T
+    out["decoder.bias"] = p["b_y"]
+    return {n: np.ascontiguousarray(a, dtype=dtype) for n, a in out.items()}
+
+
+def from_torch(state: dict[str, np.ndarray], cell: str, n_layers: int,
+               tie_weights: bool = False) -> dict[str, np.ndarray]:
+    """A word_language_model state dict -> rnncli parameters (same dtype as given)."""
+    p = {"W_emb": state["encoder.weight"], "b_y": state["decoder.bias"]}
+    for k in range(n_layers):
+        p[layer_name("W_xh", k)] = state[f"rnn.weight_ih_l{k}"].T.copy()
+        p[layer_name("W_hh", k)] = state[f"rnn.weight_hh_l{k}"].T.copy()
+        b_ih, b_hh = state[f"rnn.bias_ih_l{k}"], state[f"rnn.bias_hh_l{k}"]
+        if cell == "gru":
+            p[layer_name("b_xh", k)], p[layer_name("b_hh", k)] = b_ih, b_hh
+        else:
+            p[layer_name("b_h", k)] = b_ih + b_hh  # they are only ever added
+    if not tie_weights:
+        p["W_hy"] = state["decoder.weight"].T.copy()
+    return p
+
+
+def export(saved: SavedModel, out: str | Path, fmt: str = "torch") -> Path:
+    """Write a single safetensors file for another framework; the vocabulary, in index order,
+    goes into the file's metadata under `vocab` (a JSON list), the model's shape under `rnncli`."""
+    from safetensors.numpy import save_file
+
+    if fmt not in FORMATS:
+        raise ModelError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
+    out = Path(out)
+    m = saved.config.model
+    metadata = {
+        "vocab": json.dumps(saved.vocab.itos, ensure_ascii=False),
+        "rnncli": json.dumps({"cell": m.cell, "embedding": m.embedding, "hidden": m.hidden,
+                              "layers": m.layers, "tie_weights": m.tie_weights,
+                              "reset_at_eos": saved.config.train.reset_at_eos}),
+    }
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        save_file(to_torch(saved.model), str(tmp), metadata=metadata)
+        tmp.replace(out)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise ModelError(f"{out}: cannot write: {e.strerror or e}") from None
+    return out
