@@ -103,6 +103,24 @@ def test_user_errors_are_one_line_and_exit_1(model, args, message):
     assert message in result.stderr
 
 
+def test_export_torch_layout(model, tmp_path):
+    from safetensors import safe_open
+    out = tmp_path / "exported" / "m.safetensors"
+    result = run("export", model, out, "--format", "torch")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == str(out)
+    vocab = json.loads((model / "model.json").read_text())["vocab"]
+    with safe_open(str(out), framework="numpy") as f:
+        assert json.loads(f.metadata()["vocab"]) == vocab
+        assert set(f.keys()) == {"encoder.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0",
+                                 "rnn.bias_ih_l0", "rnn.bias_hh_l0", "decoder.weight",
+                                 "decoder.bias"}
+        assert f.get_tensor("decoder.weight").shape == (len(vocab), 32)
+    bad = run("export", model, tmp_path / "x", "--format", "onnx")
+    assert bad.exit_code == 1 and "unknown export format 'onnx'" in bad.stderr
+    assert not (tmp_path / "x").exists()
+
+
 def test_complete_before_any_training_says_what_to_do():
     result = run("complete", "hello")
     assert result.exit_code == 1
