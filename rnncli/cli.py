@@ -10,8 +10,9 @@ import functools
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Iterator, Optional
+from typing import Annotated
 
 import typer
 
@@ -22,7 +23,7 @@ app = typer.Typer(
     help="Train a recurrent neural network language model in plain NumPy, then complete "
          "prompts with it.")
 
-ModelOpt = Annotated[Optional[Path], typer.Option(
+ModelOpt = Annotated[Path | None, typer.Option(
     "--model", "-m", help="Model folder. Default: the one the last `rnncli train` wrote.",
     show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (JSON Lines).")]
@@ -63,7 +64,7 @@ def _stderr_console():
     return Console(stderr=True)
 
 
-def _load_model(model: Optional[Path]):
+def _load_model(model: Path | None):
     from rnncli import store
     return store.load(model if model is not None else store.last_model())
 
@@ -73,13 +74,13 @@ def _load_model(model: Optional[Path]):
 @app.command()
 @user_errors
 def train(
-    config: Annotated[Optional[Path], typer.Argument(
+    config: Annotated[Path | None, typer.Argument(
         help="YAML config. Default: the bundled demo (dishes and cuisines).",
         show_default=False)] = None,
-    set_: Annotated[Optional[list[str]], typer.Option(
+    set_: Annotated[list[str] | None, typer.Option(
         "--set", help="Override a config value: key.path=value (repeatable).",
         show_default=False)] = None,
-    out: Annotated[Optional[Path], typer.Option(
+    out: Annotated[Path | None, typer.Option(
         "--out", "-o", help="Model folder to write (overrides `output`).",
         show_default=False)] = None,
 ):
@@ -165,7 +166,7 @@ def _format_plain(c, top_k: int) -> str:
 @app.command()
 @user_errors
 def complete(
-    prompts: Annotated[Optional[list[str]], typer.Argument(
+    prompts: Annotated[list[str] | None, typer.Argument(
         help="Prompts, one completion each. `-` (or none, with stdin piped) reads one prompt "
              "per line from stdin.", show_default=False)] = None,
     model: ModelOpt = None,

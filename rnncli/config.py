@@ -31,7 +31,8 @@ PATH_KEYS = ("data.train", "data.valid", "output")
 
 @dataclass
 class DataConfig:
-    train: list[str] = field(default_factory=lambda: [str(DEMO_DIR / "cuisine.txt")])  # corpus file(s)
+    # corpus file(s); the default is the bundled demo's
+    train: list[str] = field(default_factory=lambda: [str(DEMO_DIR / "cuisine.txt")])
     valid: str | None = None  # validation file; None -> hold out valid_fraction of the lines
     valid_fraction: float = 0.1  # share of lines held out when valid is None
     tokenizer: str = "word"  # word | char

@@ -17,7 +17,6 @@ import numpy as np
 
 from rnncli.parallel import for_row_blocks
 
-
 # --- embedding: x_t = W_emb[w_t] -----------------------------------------------------------
 
 def embedding_forward(ids: np.ndarray, W_emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -61,7 +61,7 @@ class RNNLM:
     @classmethod
     def init(cls, V: int, E: int, H: int, seed: int = 0, dtype=np.float32, cell: str = "rnn",
              n_layers: int = 1, tie_weights: bool = False, dropout: float = 0.0,
-             init: float | None = None, forget_bias: float | None = None) -> "RNNLM":
+             init: float | None = None, forget_bias: float | None = None) -> RNNLM:
         """Random weights. With `init`, everything is uniform in +-init (as torch_rnnlm.py);
         otherwise as PyTorch's word_language_model: embedding and output uniform in +-0.1,
         recurrent weights uniform in +-1/sqrt(H), biases zero. `forget_bias` sets the LSTM's
@@ -86,7 +86,7 @@ class RNNLM:
         return cls(params, cell, n_layers, tie_weights, dropout)
 
     @classmethod
-    def from_config(cls, m, V: int, seed: int = 0, params=None) -> "RNNLM":
+    def from_config(cls, m, V: int, seed: int = 0, params=None) -> RNNLM:
         """A model for a ModelConfig `m`: fresh weights, or the given `params`."""
         if params is not None:
             return cls(params, m.cell, m.layers, m.tie_weights, m.dropout)

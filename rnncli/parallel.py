@@ -9,8 +9,8 @@ same, bit for bit, whatever the number of threads.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
 _pool: ThreadPoolExecutor | None = None
 MIN_ELEMENTS = 1 << 18  # below this, a thread's hand-off costs more than it saves

@@ -8,7 +8,7 @@ every character a token. Either way, every line ends with the `<eos>` token.
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 import regex
 

@@ -7,7 +7,7 @@ of first appearance), keeping those seen at least `min_count` times, at most `ma
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -27,7 +27,7 @@ class Vocab:
 
     @classmethod
     def build(cls, tokens: Iterable[str], min_count: int = 1,
-              max_vocab: int | None = None) -> "Vocab":
+              max_vocab: int | None = None) -> Vocab:
         counts = Counter(tokens)  # insertion order = first appearance, kept by the stable sort
         for special in SPECIALS:
             counts.pop(special, None)

@@ -64,8 +64,8 @@ def test_export_round_trip(cell):
 def test_exported_model_gives_pytorchs_probabilities_live(cell, tmp_path):
     """Train a small model, export it, load it into PyTorch's modules, compare probabilities."""
     torch = pytest.importorskip("torch")
-    from safetensors.numpy import load_file
     from safetensors import safe_open
+    from safetensors.numpy import load_file
 
     from rnncli.config import load_config
     from rnncli.export import export

@@ -102,7 +102,7 @@ def test_model_gradients_with_sizes_of_one(cell):
 
 def test_reset_cuts_the_gradient_to_the_carried_state():
     """With the reset on, nothing before an <eos> influences what comes after it."""
-    V, E, H, T, B = 6, 3, 4, 5, 1
+    V, E, H, B = 6, 3, 4, 1
     model = RNNLM.init(V, E, H, seed=0, dtype=np.float64)
     inputs = np.array([[2], [EOS], [3], [4], [5]])
     prev = np.array([[2], [2], [EOS], [3], [4]])

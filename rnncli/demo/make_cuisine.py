@@ -2,7 +2,8 @@
 
 Most lines are a sentence pair such as
 
-    My favourite dish is sushi, which I first tried on holiday. So, my favourite cuisine is Japanese.
+    My favourite dish is sushi, which I first tried on holiday. So, my favourite cuisine is
+    Japanese.
 
 The only clue to the cuisine is the dish, and between the dish and the answer comes a clause of
 0 to 9 neutral words (shared by every cuisine, naming no country, cuisine or other dish), then
