@@ -235,11 +235,11 @@ def print_table(report):
     print(f"# {report['date']}  {m['cpu']}, {m['cores']} cores  numpy {g['numpy']} "
           f"({g['blas'] or 'BLAS unknown'})  sgemm peak {g['gflops']:.1f} GFLOP/s "
           f"({THREADS} threads)  torch {report['torch'] or 'not run'}")
-    print(f"{'config':8} {'rnncli tok/s':>13} {'torch tok/s':>12} {'ratio':>6} "
+    print(f"{'config':10} {'rnncli tok/s':>13} {'torch tok/s':>12} {'ratio':>6} "
           f"{'GFLOP/s':>8} {'% peak':>7} {'rnncli MB':>10} {'torch MB':>9}")
     for c, s in report["summary"].items():
         ours, ref = s["rnncli"] or {}, s["torch"] or {}
-        print(f"{c:8} {fmt(ours.get('tokens_per_s'), 13, ',.0f')} "
+        print(f"{c:10} {fmt(ours.get('tokens_per_s'), 13, ',.0f')} "
               f"{fmt(ref.get('tokens_per_s'), 12, ',.0f')} {fmt(s['ratio'], 6, '.2f')} "
               f"{fmt(ours.get('gflops'), 8, '.1f')} {fmt(s['peak_share_pct'], 7, '.1f')} "
               f"{fmt(ours.get('peak_rss_mb'), 10, '.0f')} {fmt(ref.get('peak_rss_mb'), 9, '.0f')}")

@@ -52,26 +52,45 @@ def lstm_step_forward(xw_t, h_prev, c_prev, W_hh, gates_out, c_out, tc_out):
     return o * tc_out  # h_t = o * tanh(c_t)
 
 
-def lstm_step_backward(dh, dc, gates, c_prev, tc, W_hh, dz_out):
+def lstm_step_backward(dh, dc, factors, f, W_hh, dz_out):
     """Back through one step.
 
     Args:
         dh: (B, H) dL/dh_t; dc: (B, H) dL/dc_t from step t+1 (the cell's own path)
-        gates: (B, 4H) [i | f | g | o] of this step; c_prev, tc: (B, H) c_{t-1}, tanh(c_t)
-        W_hh: (H, 4H); dz_out: (B, 4H) receives dL/d(pre-activations)
+        factors: (B, 5H) this step's local derivatives, from lstm_backward_factors
+        f: (B, H) the forget gate; W_hh: (H, 4H); dz_out: (B, 4H) receives dL/d(pre-activations)
     Returns:
         dh_prev: (B, H), dc_prev: (B, H)
     """
-    H = dh.shape[1]
-    i, f, g, o = gates[:, :H], gates[:, H: 2 * H], gates[:, 2 * H: 3 * H], gates[:, 3 * H:]
-    dc = dc + dh * o * (1.0 - tc * tc)  # h = o * tanh(c): backprop through tanh(c)
-    dz_out[:, :H] = dc * g * i * (1.0 - i)  # di through sigmoid
-    dz_out[:, H: 2 * H] = dc * c_prev * f * (1.0 - f)  # df through sigmoid
-    dz_out[:, 2 * H: 3 * H] = dc * i * (1.0 - g * g)  # dg through tanh
-    dz_out[:, 3 * H:] = dh * tc * o * (1.0 - o)  # do through sigmoid
+    B, H = dh.shape
+    dc = dc + dh * factors[:, 4 * H:]  # h = o * tanh(c): backprop through tanh(c)
+    dz = dz_out.reshape(B, 4, H)
+    fac = factors[:, : 4 * H].reshape(B, 4, H)
+    np.multiply(fac[:, :3], dc[:, None, :], out=dz[:, :3])  # i, f, g: all fed by dc
+    np.multiply(fac[:, 3], dh, out=dz[:, 3])  # o: fed by dh
     dh_prev = dz_out @ W_hh.T  # (B, H) through h_{t-1} @ W_hh
     dc_prev = dc * f  # through f * c_{t-1}: the path that does not vanish
     return dh_prev, dc_prev
+
+
+def lstm_backward_factors(gates, c_prevs, tcs):
+    """The local derivatives of every step at once (they need no recurrence), so that the
+    backward loop multiplies instead of recomputing them: (T, B, 4H), (T, B, H) -> (T, B, 5H)
+
+        dz_i = dc * g * i (1 - i)          dz_f = dc * c_{t-1} * f (1 - f)
+        dz_g = dc * i * (1 - g^2)          dz_o = dh * tanh(c_t) * o (1 - o)
+        dc  += dh * o * (1 - tanh(c_t)^2)
+    """
+    T, B, G = gates.shape
+    H = G // 4
+    i, f, g, o = (gates[..., k * H: (k + 1) * H] for k in range(4))
+    out = np.empty((T, B, 5 * H), dtype=gates.dtype)
+    np.multiply(g, i * (1.0 - i), out=out[..., :H])
+    np.multiply(c_prevs, f * (1.0 - f), out=out[..., H: 2 * H])
+    np.multiply(i, 1.0 - g * g, out=out[..., 2 * H: 3 * H])
+    np.multiply(tcs, o * (1.0 - o), out=out[..., 3 * H: 4 * H])
+    np.multiply(o, 1.0 - tcs * tcs, out=out[..., 4 * H:])
+    return out
 
 
 def lstm_forward(x, state0, keep, W_xh, W_hh, b_h):
@@ -116,12 +135,13 @@ def lstm_backward(dhs, cache):
     T, B, In = x.shape
     H = W_hh.shape[0]
     dz = np.empty_like(gates)  # (T, B, 4H)
+    factors = lstm_backward_factors(gates, c_prevs, tcs)  # (T, B, 5H)
     dh_next = np.zeros((B, H), dtype=x.dtype)
     dc_next = np.zeros((B, H), dtype=x.dtype)
     for t in reversed(range(T)):
         dh = dhs[t] + dh_next  # h_t feeds the layer above and step t+1
-        dh_next, dc_next = lstm_step_backward(dh, dc_next, gates[t], c_prevs[t], tcs[t], W_hh,
-                                              dz[t])
+        f = gates[t, :, H: 2 * H]
+        dh_next, dc_next = lstm_step_backward(dh, dc_next, factors[t], f, W_hh, dz[t])
         if keep is not None:  # no gradient through a reset
             dh_next *= keep[t, :, None]
             dc_next *= keep[t, :, None]
