@@ -1,15 +1,23 @@
 """The model folder: everything `complete` and `eval` need, and nothing that runs code.
 
     DIR/model.safetensors   the weights, float32, named as in rnncli.model (W_emb, W_hh, ...)
-    DIR/model.json          format and version, config, vocabulary, training history
+    DIR/model.json          format and version, config, vocabulary, training history, and the
+                            weights file's SHA-256 and size ("weights": {"file", "sha256", "bytes"})
+
+The weights file's header metadata records the SHA-256 of model.json's other contents, so a
+weights file that fails its checksum can be told apart: truncated (shorter than recorded),
+swapped (saved with another model.json) or corrupted (anything else). model.json files from
+before the checksum was recorded still load, unchecked.
 
 A folder is written under a temporary name beside its destination and renamed into place, so it
-is either complete or absent. The last folder `train` wrote is remembered in
+is either complete or absent; a failed write leaves an existing model at the destination as it
+was. The last folder `train` wrote is remembered in
 $XDG_STATE_HOME/rnncli/last-model (~/.local/state/rnncli/last-model by default).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -41,55 +49,78 @@ class SavedModel:
 
 
 def save(saved: SavedModel, path: str | Path) -> Path:
-    """Write a model folder atomically; an existing model folder at `path` is replaced."""
-    from safetensors.numpy import save_file
+    """Write a model folder atomically; an existing model folder at `path` is replaced.
+
+    1) serialise the weights to bytes and hash them, 2) write both files into a temporary folder
+    beside `path` and fsync them, 3) rename the temporary folder into place. Any OSError (disk
+    full, permission denied) leaves `path` as it was and no temporary folder behind.
+    """
+    from safetensors.numpy import save as save_bytes
 
     path = Path(path).resolve()
     if path.exists() and not (path / META).exists():
         if not path.is_dir() or any(path.iterdir()):
             raise ModelError(f"{path}: exists and is not an rnncli model folder; "
                              "choose another output")
+    meta: dict[str, Any] = {
+        "format": FORMAT,
+        "version": VERSION,
+        "config": saved.config.to_dict(),
+        "vocab": saved.vocab.itos,
+        "history": saved.history,
+    }
+    tensors = {n: np.ascontiguousarray(a, dtype=np.float32)
+               for n, a in saved.model.params.items()}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     except OSError as e:
-        raise ModelError(f"{path}: cannot write the model folder: {e.strerror}") from None
+        raise ModelError(f"{path}: cannot write the model folder: {e.strerror or e}") from None
     try:
-        tensors = {n: np.ascontiguousarray(a, dtype=np.float32)
-                   for n, a in saved.model.params.items()}
-        save_file(tensors, str(tmp / WEIGHTS), metadata={"format": FORMAT,
-                                                         "version": str(VERSION)})
-        meta = {
-            "format": FORMAT,
-            "version": VERSION,
-            "config": saved.config.to_dict(),
-            "vocab": saved.vocab.itos,
-            "history": saved.history,
-        }
-        (tmp / META).write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n",
-                                encoding="utf-8")
-        for f in (WEIGHTS, META):
-            _fsync(tmp / f)
-        old = None
-        if path.exists():
-            old = path.with_name(f".{path.name}.old-{os.getpid()}")
-            path.rename(old)
-        tmp.rename(path)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        # 1) the weights, tied to this model.json by its digest in their header metadata
+        weights = save_bytes(tensors, metadata={"format": FORMAT, "version": str(VERSION),
+                                                "meta_sha256": _meta_digest(meta)})
+        meta["weights"] = {"file": WEIGHTS, "sha256": hashlib.sha256(weights).hexdigest(),
+                           "bytes": len(weights)}
+        # 2) both files, each fsynced, then the folder itself
+        _write_file(tmp / WEIGHTS, weights)
+        _write_file(tmp / META, (json.dumps(meta, ensure_ascii=False, indent=1) + "\n")
+                    .encode("utf-8"))
+        _fsync(tmp)
+        # 3) into place, putting an old model back if the last rename fails
+        _replace(tmp, path)
     except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True)
         raise ModelError(f"{path}: cannot write the model folder: {e.strerror or e}") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    try:
+        _fsync(path.parent)  # make the rename itself durable; the model is complete either way
+    except OSError:
+        pass
     return path
+
+
+def _replace(tmp: Path, path: Path) -> None:
+    """Rename the finished folder `tmp` to `path`, moving an old model aside and then away."""
+    if not path.exists():
+        tmp.rename(path)
+        return
+    old = tmp.with_name(tmp.name.removesuffix(".tmp") + ".old")
+    path.rename(old)
+    try:
+        tmp.rename(path)
+    except OSError:
+        old.rename(path)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def load(path: str | Path) -> SavedModel:
     """Read a model folder, checking that it is one and that its parts fit together."""
     from safetensors import SafetensorError
-    from safetensors.numpy import load_file
+    from safetensors.numpy import load as load_bytes
 
     path = Path(path)
     if not path.exists():
@@ -110,13 +141,20 @@ def load(path: str | Path) -> SavedModel:
     try:
         config = config_from_dict(meta["config"], source=str(path / META))
         vocab = Vocab(meta["vocab"])
+        recorded = _recorded_weights(meta)
     except (KeyError, TypeError, ValueError, ConfigError) as e:
         raise ModelError(f"{path / META}: damaged: {e}") from None
     if not (path / WEIGHTS).exists():
         raise ModelError(f"{path}: the weights file {WEIGHTS} is missing")
     try:
-        tensors = load_file(str(path / WEIGHTS))
-    except (SafetensorError, OSError, ValueError) as e:
+        data = (path / WEIGHTS).read_bytes()  # read once: hashed, then parsed
+    except OSError as e:
+        raise ModelError(f"{path / WEIGHTS}: unreadable weights: {e.strerror or e}") from None
+    if recorded is not None:
+        _check_weights(path / WEIGHTS, data, recorded, meta)
+    try:
+        tensors = load_bytes(data)
+    except (SafetensorError, ValueError) as e:
         raise ModelError(f"{path / WEIGHTS}: unreadable weights: {e}") from None
     m = config.model
     expected = param_shapes(len(vocab), m.embedding, m.hidden, m.cell, m.layers, m.tie_weights)
@@ -130,6 +168,80 @@ def load(path: str | Path) -> SavedModel:
     history = meta.get("history") or []
     model = RNNLM.from_config(config.model, len(vocab), params=params)
     return SavedModel(model, vocab, config, history, path.resolve())
+
+
+def _recorded_weights(meta: dict[str, Any]) -> tuple[str, int] | None:
+    """model.json's record of the weights file as (sha256, bytes); None in files from before
+    it was recorded. Raises ValueError or KeyError if the record is malformed."""
+    if "weights" not in meta:
+        return None
+    w = meta["weights"]
+    if not isinstance(w, dict) or w.get("file") != WEIGHTS:
+        raise ValueError(f'"weights" must record the file {WEIGHTS!r}')
+    sha, size = w["sha256"], w["bytes"]
+    if not isinstance(sha, str) or len(sha) != 64 or not isinstance(size, int) or size < 0:
+        raise ValueError('"weights" must record a 64-digit "sha256" and a byte count "bytes"')
+    return sha.lower(), size
+
+
+def _check_weights(file: Path, data: bytes, recorded: tuple[str, int],
+                   meta: dict[str, Any]) -> None:
+    """Refuse weights whose SHA-256 is not the one model.json records, saying why if we can."""
+    sha, size = recorded
+    if hashlib.sha256(data).hexdigest() == sha and len(data) == size:
+        return
+    # 1) swapped: a readable rnncli header that names another model.json
+    saved_with = _header_metadata(data).get("meta_sha256")
+    if saved_with is not None and saved_with != _meta_digest(meta):
+        raise ModelError(f"{file}: checksum mismatch: the weights file does not belong to this "
+                         f"{META} (swapped: it was saved with another model)")
+    # 2) truncated or grown: the size alone says so
+    if len(data) < size:
+        raise ModelError(f"{file}: unreadable weights: truncated to {len(data)} bytes, "
+                         f"{META} expects {size}")
+    if len(data) != size:
+        raise ModelError(f"{file}: unreadable weights: size {len(data)} bytes, "
+                         f"{META} expects {size}")
+    # 3) same size, other bytes
+    actual = hashlib.sha256(data).hexdigest()
+    raise ModelError(f"{file}: corrupted: checksum mismatch (sha256 {actual[:12]}..., "
+                     f"{META} records {sha[:12]}...)")
+
+
+def _header_metadata(data: bytes) -> dict[str, Any]:
+    """The `__metadata__` of a safetensors header (8-byte little-endian length, then JSON), or
+    {} if there is no readable header. Parses JSON only; runs nothing."""
+    if len(data) < 8:
+        return {}
+    n = int.from_bytes(data[:8], "little")
+    if not 0 < n <= len(data) - 8:
+        return {}
+    try:
+        header = json.loads(data[8:8 + n].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    metadata = header.get("__metadata__") if isinstance(header, dict) else None
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def _meta_digest(meta: dict[str, Any]) -> str:
+    """SHA-256 of model.json's contents other than the weights record, in a canonical form."""
+    rest = json.loads(json.dumps({k: v for k, v in meta.items() if k != "weights"}))
+    # the round trip above gives what a later load sees (tuples as lists, keys as strings)
+    text = json.dumps(rest, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _write_file(file: Path, data: bytes) -> None:
+    """Create `file` with `data`, looping over short writes, and fsync it."""
+    fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _fsync(file: Path) -> None:
