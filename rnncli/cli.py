@@ -23,9 +23,11 @@ app = typer.Typer(
     help="Train a recurrent neural network language model in plain NumPy, then complete "
          "prompts with it.")
 
+# Paths are passed with `readable=False`: typer would otherwise refuse an unreadable file
+# itself, as a usage error in a box; the library says what is wrong, in one `Error:` line.
 ModelOpt = Annotated[Path | None, typer.Option(
     "--model", "-m", help="Model folder. Default: the one the last `rnncli train` wrote.",
-    show_default=False)]
+    show_default=False, readable=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (JSON Lines).")]
 
 STDIN_BATCH = 256  # prompts read from stdin go through the network this many at a time
@@ -76,13 +78,13 @@ def _load_model(model: Path | None):
 def train(
     config: Annotated[Path | None, typer.Argument(
         help="YAML config. Default: the bundled demo (dishes and cuisines).",
-        show_default=False)] = None,
+        show_default=False, readable=False)] = None,
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="Override a config value: key.path=value (repeatable).",
         show_default=False)] = None,
     out: Annotated[Path | None, typer.Option(
         "--out", "-o", help="Model folder to write (overrides `output`).",
-        show_default=False)] = None,
+        show_default=False, readable=False)] = None,
 ):
     """Train a model from a YAML config and write its folder.
 
@@ -94,6 +96,7 @@ def train(
     from rnncli.train import train as run_training
 
     cfg = load_config(config, set_ or [], str(out) if out is not None else None)
+    store.check_output(cfg.output)  # now, not after the training
     console = _stderr_console()
     reporter = ConsoleReporter(console)
     try:
@@ -120,8 +123,11 @@ def _stdin_batches(max_batch: int) -> Iterator[list[str]]:
     except (AttributeError, OSError, ValueError):
         fd = None
     if fd is None:  # not a real file (tests): read in fixed batches
+        binary = getattr(sys.stdin, "buffer", None)
         batch: list[str] = []
-        for line in sys.stdin:
+        for line in binary if binary is not None else sys.stdin:
+            if isinstance(line, bytes):  # bytes that are not UTF-8 become U+FFFD
+                line = line.decode("utf-8", errors="replace")
             batch.append(line.rstrip("\r\n"))
             if len(batch) == max_batch:
                 yield batch
@@ -154,6 +160,13 @@ def _stdin_batches(max_batch: int) -> Iterator[list[str]]:
         for i in range(0, len(lines), max_batch):
             yield [x.decode("utf-8", errors="replace").rstrip("\r")
                    for x in lines[i: i + max_batch]]
+
+
+def _some(words: list[str], most: int = 10) -> str:
+    """`a, b, c`: the distinct words, at most `most` of them, and how many more there are."""
+    distinct = list(dict.fromkeys(words))
+    more = f" and {len(distinct) - most} more" if len(distinct) > most else ""
+    return ", ".join(distinct[:most]) + more
 
 
 def _format_plain(c, top_k: int) -> str:
@@ -208,7 +221,7 @@ def complete(
                 c = next(results)
                 if c.unknown:
                     print(f"warning: not in the vocabulary, read as <unk>: "
-                          f"{', '.join(c.unknown)}", file=sys.stderr)
+                          f"{_some(c.unknown)}", file=sys.stderr)
                 line = (json.dumps(c.to_dict(), ensure_ascii=False) if json_out
                         else _format_plain(c, top_k))
             sys.stdout.write(line + "\n")
@@ -226,7 +239,8 @@ def complete(
 @app.command("eval")
 @user_errors
 def eval_(
-    corpora: Annotated[list[Path], typer.Argument(help="Text files to score.")],
+    corpora: Annotated[list[Path], typer.Argument(help="Text files to score.",
+                                                  readable=False)],
     model: ModelOpt = None,
     json_out: JsonOpt = False,
 ):
@@ -264,8 +278,8 @@ def eval_(
 @app.command("export")
 @user_errors
 def export_(
-    model_dir: Annotated[Path, typer.Argument(help="Model folder to export.")],
-    out: Annotated[Path, typer.Argument(help="File to write (.safetensors).")],
+    model_dir: Annotated[Path, typer.Argument(help="Model folder to export.", readable=False)],
+    out: Annotated[Path, typer.Argument(help="File to write (.safetensors).", readable=False)],
     fmt: Annotated[str, typer.Option("--format", help="Layout: torch.")] = "torch",
 ):
     """Write a model's weights for another framework.
@@ -281,11 +295,20 @@ def export_(
 
 
 def main() -> None:
+    code: int | str | None = 0
     try:
-        app()
+        app()  # standalone: it ends in SystemExit
+    except SystemExit as e:
+        code = e.code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        sys.exit(130)
+        code = 130
     except BrokenPipeError:
         _silence_stdout()
-        sys.exit(0)
+    try:
+        # what is still buffered: a reader that went away shows here, not at interpreter exit
+        # as "Exception ignored ... BrokenPipeError" and status 120
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+    sys.exit(code)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import os
 import re
 import types
 import typing
@@ -90,16 +91,14 @@ def load_config(path: str | Path | None = None, overrides: typing.Sequence[str] 
     Returns:
         A validated Config whose paths are absolute.
     """
-    import yaml  # here, not at the top: `complete` and `eval` never read YAML
-
     raw: dict[str, Any] = {}
     sources: dict[str, str] = {}  # key path -> where its value came from
     if path is not None:
         path = Path(path)
         raw = _read_yaml(path)
         base = path.resolve().parent
+        _check_keys(raw, str(path))
         for key in _leaf_paths(raw):
-            _check_key(key, str(path))
             sources[key] = str(path)
         _resolve_paths(raw, base, only=sources)
     default_source = str(path) if path is not None else "defaults"
@@ -110,14 +109,14 @@ def load_config(path: str | Path | None = None, overrides: typing.Sequence[str] 
         if not sep or not key:
             raise ConfigError(f"--set {item!r}: expected key.path=value")
         _check_key(key, "--set")
-        try:
-            value = yaml.safe_load(text) if text.strip() else None
-        except yaml.YAMLError:
-            value = text
+        value = _parse_scalar(text)
+        if isinstance(value, dict):  # `--set model={hidden: 8}`: its keys are checked too
+            _check_keys(value, "--set", key)
         _set(raw, key, value)
         sources[key] = "--set"
         _resolve_paths(raw, Path.cwd(), only={key: "--set"})
     if out is not None:
+        _check_path(out, "--out", "output")
         raw["output"] = str(Path(out).resolve())
         sources["output"] = "--out"
 
@@ -181,8 +180,9 @@ def validate(config: Config, sources: dict[str, str] | None = None,
 
 def config_from_dict(raw: dict[str, Any], source: str = "model.json") -> Config:
     """Rebuild a Config saved with `Config.to_dict` (as in a model folder)."""
-    for key in _leaf_paths(raw):
-        _check_key(key, source)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping of sections, got {_kind(raw)}")
+    _check_keys(raw, source)
     config = _build(Config, raw, "", {}, source)
     validate(config, {}, source)
     return config
@@ -191,7 +191,7 @@ def config_from_dict(raw: dict[str, Any], source: str = "model.json") -> Config:
 # --- helpers -------------------------------------------------------------------------------
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    import yaml
+    import yaml  # here, not at the top: `complete` and `eval` never read YAML
 
     if not path.exists():
         raise ConfigError(f"{path}: no such config file")
@@ -204,15 +204,44 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        problem = getattr(e, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
+        raise ConfigError(f"{path}: invalid YAML{_yaml_where(e)}") from None
+    except (ValueError, TypeError, AttributeError, RecursionError) as e:
+        # PyYAML's constructors fail this way on a malformed tagged or implicit scalar:
+        # `2020-13-45` (a date with month 13), `!!int zz`, `!!timestamp x`
+        raise ConfigError(f"{path}: invalid YAML: a value that cannot be read ({e})") from None
     if raw is None:
         raise ConfigError(f"{path}: the file is empty")
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of sections, got {type(raw).__name__}")
+        raise ConfigError(f"{path}: expected a mapping of sections, got {_kind(raw)}")
     return raw
+
+
+def _yaml_where(e: Exception) -> str:
+    """` (line N): problem`, and where the construct that went wrong began, if elsewhere."""
+    mark = getattr(e, "problem_mark", None)
+    where = f" (line {mark.line + 1})" if mark is not None else ""
+    text = f"{where}: {getattr(e, 'problem', None) or 'cannot parse'}"
+    context, start = getattr(e, "context", None), getattr(e, "context_mark", None)
+    if context and start is not None and (mark is None or start.line != mark.line):
+        text += f" ({context.removeprefix('while ')} that began on line {start.line + 1})"
+    return text
+
+
+def _parse_scalar(text: str) -> Any:
+    """A `--set` value: YAML when it parses (`8`, `1e-4`, `[a.txt, b.txt]`, `null`), else the
+    text itself."""
+    import yaml
+
+    if not text.strip():
+        return None
+    try:
+        return yaml.safe_load(text)
+    except (yaml.YAMLError, ValueError, TypeError, AttributeError, RecursionError):
+        return text
+
+
+def _kind(value: Any) -> str:
+    return "nothing (null)" if value is None else type(value).__name__
 
 
 def _field_types(cls: type) -> dict[str, Any]:
@@ -236,6 +265,22 @@ def _check_key(key: str, source: str) -> None:
     close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     raise ConfigError(f"{source}: unknown key {key!r}{hint}")
+
+
+def _check_keys(raw: dict[Any, Any], source: str, prefix: str = "") -> None:
+    """Refuse any key the schema does not have, at any depth of the mapping `raw` (whose own
+    key path is `prefix`): `modle:`, `model: {hiden: 8}`, `"model.hidden": 8`."""
+    cls: Any = Config
+    for name in filter(None, prefix.split(".")):
+        cls = _field_types(cls)[name]
+    fields = _field_types(cls) if dataclasses.is_dataclass(cls) else {}
+    for name, value in raw.items():
+        key = f"{prefix}.{name}" if prefix else str(name)
+        if not isinstance(name, str) or name not in fields:
+            _check_key(key, source)  # names the key and a close match
+            raise ConfigError(f"{source}: unknown key {key!r}")  # `"model.hidden":` in a file
+        if isinstance(value, dict) and dataclasses.is_dataclass(fields[name]):
+            _check_keys(value, source, key)
 
 
 def _leaf_paths(raw: dict[str, Any], prefix: str = "") -> list[str]:
@@ -275,19 +320,31 @@ def _resolve_paths(raw: dict[str, Any], base: Path, only: dict[str, str]) -> Non
     for key in PATH_KEYS:
         if key not in only:
             continue
+        source = only[key]
         value = _get(raw, key)
         if isinstance(value, str):
-            _set(raw, key, str(base / Path(value).expanduser()))
+            _set(raw, key, _resolve(value, base, source, key))
         elif isinstance(value, list):
-            _set(raw, key, [str(base / Path(v).expanduser()) if isinstance(v, str) else v
+            _set(raw, key, [_resolve(v, base, source, key) if isinstance(v, str) else v
                             for v in value])
+
+
+def _check_path(value: str, source: str, key: str) -> None:
+    if "\0" in str(value):
+        raise ConfigError(f"{source}: {key}: a path cannot contain a NUL character")
+
+
+def _resolve(value: str, base: Path, source: str, key: str) -> str:
+    _check_path(value, source, key)
+    # os.path's expanduser leaves `~nosuchuser/x` as it is; pathlib's raises RuntimeError
+    return str(base / os.path.expanduser(value))
 
 
 def _build(cls: type, raw: Any, prefix: str, sources: dict[str, str], default_source: str) -> Any:
     if not isinstance(raw, dict):
         source = sources.get(prefix.rstrip("."), default_source)
         raise ConfigError(f"{source}: {prefix.rstrip('.')}: expected a mapping, "
-                          f"got {type(raw).__name__}")
+                          f"got {_kind(raw)}")
     kwargs = {}
     for name, tp in _field_types(cls).items():
         if name not in raw:

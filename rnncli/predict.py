@@ -36,19 +36,49 @@ def complete(saved: SavedModel, prompts: list[str], words: int = 1,
     """Greedy completions of `words` tokens for each prompt, and the top_k next tokens.
 
     Generation stops early at <eos> (the model thinks the line is over); <unk> is never chosen.
+    Prompts of similar length go through the network together (see `_groups`), so one very long
+    prompt does not pad every other one to its length.
     """
     if words < 0:
         raise PromptError(f"--words must be >= 0, got {words}")
     if top_k < 0:
         raise PromptError(f"--top-k must be >= 0, got {top_k}")
-    if not prompts:
-        return []
-    model, vocab, d = saved.model, saved.vocab, saved.config.data
+    d = saved.config.data
     split = tokenizer(d.tokenizer)
     toks = [split(p, d.lowercase) for p in prompts]
     for p, t in zip(prompts, toks):
         if not t:
-            raise PromptError(f"the prompt {p!r} has no words")
+            shown = p if len(p) <= 40 else p[:37] + "..."
+            raise PromptError(f"the prompt {shown!r} has no words")
+    results: list[Completion | None] = [None] * len(prompts)
+    for group in _groups([len(t) for t in toks]):
+        done = _complete_group(saved, [prompts[i] for i in group], [toks[i] for i in group],
+                               words, top_k)
+        for i, c in zip(group, done):
+            results[i] = c
+    return results  # type: ignore[return-value]
+
+
+PAD_BUDGET = 1 << 16  # at most this many (step, prompt) cells in one group's padded batch
+READ_CHUNK = 1024  # prompt steps read through the network per call (bounds the memory)
+
+
+def _groups(lengths: list[int]) -> list[list[int]]:
+    """Indices of the prompts in batches of similar length: shortest first, a batch growing
+    while its padded size (longest x count) stays within PAD_BUDGET."""
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    groups: list[list[int]] = []
+    for i in order:
+        if groups and (len(groups[-1]) + 1) * lengths[i] <= PAD_BUDGET:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def _complete_group(saved: SavedModel, prompts: list[str], toks: list[list[str]], words: int,
+                    top_k: int) -> list[Completion]:
+    model, vocab, d = saved.model, saved.vocab, saved.config.data
     B = len(prompts)
     T = max(len(t) for t in toks)
     inputs = np.full((T, B), vocab.eos, dtype=np.int64)  # left-padded, aligned at the end
@@ -57,14 +87,14 @@ def complete(saved: SavedModel, prompts: list[str], words: int = 1,
         inputs[T - len(t):, b] = vocab.encode(t)
         active[T - len(t):, b] = True
 
-    # 1) read the prompts into the hidden state; a prompt's state stays zero until it starts
+    # 1) read the prompts into the hidden state; a prompt's state is zero when its first word
+    #    comes in (h_{t-1} carries into step t only from a word of the prompt)
+    keep = np.zeros((T, B), dtype=bool)  # (T, B)
+    keep[1:] = active[:-1]
     state = model.zero_state(B)
-    h = state[-1][0]  # (B, H) the top layer's h
-    for t in range(T):
-        h_new, new = model.step(inputs[t], state)
-        on = active[t, :, None]
-        state = [tuple(np.where(on, a, b) for a, b in zip(sn, so)) for sn, so in zip(new, state)]
-        h = np.where(on, h_new, h)  # (B, H)
+    for i in range(0, T, READ_CHUNK):
+        hs, state = model.run(inputs[i: i + READ_CHUNK], state, keep[i: i + READ_CHUNK])
+    h = hs[-1]  # (B, H) the top layer's h after each prompt's last word
 
     # 2) the next-token distribution after each prompt
     logp = log_softmax(model.logits(h))  # (B, V)

@@ -48,6 +48,27 @@ class SavedModel:
     path: Path | None = None
 
 
+def check_output(path: str | Path) -> None:
+    """Refuse, before any training, an output folder that could not be written: one that
+    exists and is something else, or one whose parent cannot be written (as `store.save` would
+    find out only at the end)."""
+    path = Path(path)
+    try:
+        if path.exists() and not (path / META).exists() and (
+                not path.is_dir() or any(path.iterdir())):
+            raise ModelError(f"{path}: exists and is not an rnncli model folder; "
+                             "choose another output")
+        parent = path.parent  # the nearest folder that exists: save creates the rest
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+    except OSError as e:
+        raise ModelError(f"{path}: cannot write the model folder: {e.strerror}") from None
+    if not parent.is_dir():
+        raise ModelError(f"{path}: cannot write the model folder: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ModelError(f"{path}: cannot write the model folder: {parent} is not writable")
+
+
 def save(saved: SavedModel, path: str | Path) -> Path:
     """Write a model folder atomically; an existing model folder at `path` is replaced.
 
@@ -58,10 +79,7 @@ def save(saved: SavedModel, path: str | Path) -> Path:
     from safetensors.numpy import save as save_bytes
 
     path = Path(path).resolve()
-    if path.exists() and not (path / META).exists():
-        if not path.is_dir() or any(path.iterdir()):
-            raise ModelError(f"{path}: exists and is not an rnncli model folder; "
-                             "choose another output")
+    check_output(path)
     meta: dict[str, Any] = {
         "format": FORMAT,
         "version": VERSION,

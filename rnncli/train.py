@@ -62,10 +62,16 @@ def prepare(config: Config) -> Corpus:
     vocab = Vocab.build(tokens, d.min_count, d.max_vocab)
     train_ids = vocab.encode(tokens)
     valid_ids = encode_lines(valid_lines, vocab, d.tokenizer, d.lowercase)
-    need = 2 * config.train.batch_size
+    # every one of the batch_size streams must hold one full window: bptt inputs and the
+    # target after the last of them
+    B, T = config.train.batch_size, config.train.bptt
+    need = B * (T + 1)
     if len(train_ids) < need:
-        raise DataError(f"{d.train[0]}: {len(train_ids)} training tokens are too few for "
-                        f"batch_size {config.train.batch_size}: need at least {need}")
+        where = d.train[0] if len(d.train) == 1 else f"{d.train[0]} (and {len(d.train) - 1} more)"
+        held = (f" ({len(valid_lines)} lines held out for validation)"
+                if d.valid is None and valid_lines else "")
+        raise DataError(f"{where}: {len(train_ids)} training tokens are too few for batch_size "
+                        f"{B} and bptt {T}: need at least {need}{held}")
     return Corpus(vocab, train_ids, valid_ids)
 
 
