@@ -85,26 +85,60 @@ def train(
     out: Annotated[Path | None, typer.Option(
         "--out", "-o", help="Model folder to write (overrides `output`).",
         show_default=False, readable=False)] = None,
+    resume: Annotated[Path | None, typer.Option(
+        "--resume", help="Go on from the checkpoint an interrupted run wrote (its config is "
+        "used; no CONFIG or --set).", show_default=False, readable=False)] = None,
 ):
     """Train a model from a YAML config and write its folder.
 
-    Progress goes to stderr; the model folder's path is printed on stdout.
+    Progress goes to stderr; the model folder's path is printed on stdout. Ctrl-C (or SIGTERM)
+    finishes the current step, writes a resumable checkpoint beside the output folder
+    (OUTPUT.checkpoint) and exits 130 (143); `--resume` goes on from it, to the same weights.
     """
+    import shutil
+    import signal
+
     from rnncli import store
+    from rnncli.checkpoint import load_checkpoint
     from rnncli.config import load_config
+    from rnncli.errors import ConfigError
     from rnncli.report import ConsoleReporter
+    from rnncli.train import Interrupted, StopFlag
     from rnncli.train import train as run_training
 
-    cfg = load_config(config, set_ or [], str(out) if out is not None else None)
+    checkpoint = None
+    if resume is not None:
+        if config is not None or set_:
+            raise ConfigError("--resume takes the config from the checkpoint: give no CONFIG "
+                              "or --set")
+        checkpoint = load_checkpoint(resume)
+        cfg = checkpoint.config
+        if out is not None:
+            cfg.output = str(out.resolve())
+    else:
+        cfg = load_config(config, set_ or [], str(out) if out is not None else None)
     store.check_output(cfg.output)  # now, not after the training
+    ckpt_path = Path(cfg.output).with_name(Path(cfg.output).name + ".checkpoint")
     console = _stderr_console()
     reporter = ConsoleReporter(console)
+    stop = StopFlag()
+    handlers = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        saved = run_training(cfg, reporter)
+        saved = run_training(cfg, reporter, stop=stop, checkpoint_path=ckpt_path,
+                             resume=checkpoint)
+    except Interrupted as e:
+        reporter.close()
+        console.print(f"{e}; resume with: rnncli train --resume {e.path}", highlight=False,
+                      soft_wrap=True)
+        raise typer.Exit(128 + e.signum) from None
     finally:
         reporter.close()
+        for s, h in handlers.items():
+            signal.signal(s, h)
     path = store.save(saved, cfg.output)
     store.remember_last(path)
+    if ckpt_path.exists():  # the run is complete: its checkpoint has served
+        shutil.rmtree(ckpt_path, ignore_errors=True)
     best = min(saved.history, key=lambda r: r["valid_ppl"])
     seconds = sum(r["seconds"] for r in saved.history)
     console.print(f"best valid perplexity {best['valid_ppl']:.2f} (epoch {best['epoch']}), "

@@ -135,6 +135,29 @@ def _replace(tmp: Path, path: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def write_folder(path: Path, files: dict[str, bytes], kind: str = "folder") -> Path:
+    """Write `files` (name -> bytes) as the folder `path`, atomically: a temporary folder
+    beside it, each file fsynced, then renamed into place over any old one."""
+    path = Path(path).resolve()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    except OSError as e:
+        raise ModelError(f"{path}: cannot write the {kind}: {e.strerror or e}") from None
+    try:
+        for name, data in files.items():
+            _write_file(tmp / name, data)
+        _fsync(tmp)
+        _replace(tmp, path)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ModelError(f"{path}: cannot write the {kind}: {e.strerror or e}") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
 def load(path: str | Path) -> SavedModel:
     """Read a model folder, checking that it is one and that its parts fit together."""
     from safetensors import SafetensorError

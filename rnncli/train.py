@@ -16,6 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
+from rnncli.checkpoint import Checkpoint, Position, ids_digest, save_checkpoint
 from rnncli.config import Config
 from rnncli.data import batchify, encode_lines, read_lines, split_valid, windows
 from rnncli.errors import DataError
@@ -75,27 +76,67 @@ def prepare(config: Config) -> Corpus:
     return Corpus(vocab, train_ids, valid_ids)
 
 
-def train(config: Config, reporter: Reporter | None = None) -> SavedModel:
-    """Train a model as the config says and return it (the caller saves it)."""
+class Interrupted(Exception):
+    """Training stopped on request; a resumable checkpoint was written to `path`."""
+
+    def __init__(self, path, signum: int | None = None):
+        super().__init__(f"interrupted: checkpoint written to {path}")
+        self.path, self.signum = path, signum
+
+
+class StopFlag:
+    """Set by a signal handler; the loop finishes the current step, then checkpoints."""
+
+    def __init__(self):
+        self.signum: int | None = None
+
+    def __call__(self, signum, frame=None) -> None:  # usable as a signal handler
+        if self.signum is None:
+            self.signum = signum  # a second signal while saving changes nothing
+
+
+def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | None = None,
+          checkpoint_path=None, resume: Checkpoint | None = None) -> SavedModel:
+    """Train a model as the config says and return it (the caller saves it).
+
+    With `stop` and `checkpoint_path`: when stop is set, the current step finishes, a
+    checkpoint is written and Interrupted is raised. With `resume`: go on from a checkpoint
+    (its config is the one used), ending with the weights an uninterrupted run would have.
+    """
     reporter = reporter or Silent()
+    if resume is not None:
+        config = resume.config
     corpus = prepare(config)
     t = config.train
     vocab = corpus.vocab
-    model = RNNLM.from_config(config.model, len(vocab), seed=t.seed)
+    digest = ids_digest(corpus.train_ids)
+    if resume is not None and (resume.vocab.itos != vocab.itos or resume.ids_sha256 != digest):
+        raise DataError(f"{config.data.train[0]}: the corpus changed since the checkpoint was "
+                        "written; a resumed run needs the same text")
+    model = RNNLM.from_config(config.model, len(vocab), seed=t.seed,
+                              params=None if resume is None else resume.params)
     dropout_rng = np.random.default_rng([t.seed, 1])  # the dropout masks' own stream
+    optimizer = SGD(model.params, t.lr, momentum=t.momentum, nesterov=t.nesterov,
+                    weight_decay=t.weight_decay)
+    pos, best_params = Position(lr=t.lr), None
+    if resume is not None:
+        pos, best_params = resume.position, resume.best
+        dropout_rng.bit_generator.state = resume.rng_state
+        optimizer.load_state_dict({"lr": pos.lr, "momentum_buffers": resume.momentum})
     data = batchify(corpus.train_ids, t.batch_size)  # (L, B)
     n_windows = -(-(data.shape[0] - 1) // t.bptt)
     reporter.start(t.epochs, n_windows, corpus)
 
-    optimizer = SGD(model.params, t.lr, momentum=t.momentum, nesterov=t.nesterov,
-                    weight_decay=t.weight_decay)
-    best_ppl, best_params = float("inf"), None
-    history: list[dict] = []
-    for epoch in range(1, t.epochs + 1):
-        started = time.perf_counter()
-        state = model.zero_state(t.batch_size)
-        loss_sum, n_tokens = 0.0, 0
+    best_ppl, history = pos.best_ppl, list(pos.history)
+    for epoch in range(pos.epoch, t.epochs + 1):
+        state, loss_sum, n_tokens, skip, spent = model.zero_state(t.batch_size), 0.0, 0, 0, 0.0
+        if resume is not None and epoch == pos.epoch:  # part of this epoch is done already
+            state, loss_sum, n_tokens = resume.state, pos.loss_sum, pos.n_tokens
+            skip, spent = pos.window, pos.seconds
+        started = time.perf_counter() - spent
         for i, win in enumerate(windows(data, t.bptt, vocab.eos)):
+            if i < skip:
+                continue
             keep = (win.prev != vocab.eos) if t.reset_at_eos else None
             loss, grads, state = model.loss_and_grads(win.inputs, win.targets, state, keep,
                                                       dropout_rng)
@@ -105,6 +146,14 @@ def train(config: Config, reporter: Reporter | None = None) -> SavedModel:
             loss_sum += loss * tokens
             n_tokens += tokens
             reporter.step(epoch, i + 1, loss, tokens)
+            if stop is not None and stop.signum is not None:
+                opt = optimizer.state_dict()
+                here = Position(epoch, i + 1, loss_sum, n_tokens, time.perf_counter() - started,
+                                opt["lr"], best_ppl, history)
+                path = save_checkpoint(checkpoint_path, Checkpoint(
+                    config, vocab, model.params, best_params, opt["momentum_buffers"], state,
+                    dropout_rng.bit_generator.state, here, digest))
+                raise Interrupted(path, stop.signum)
         train_loss = loss_sum / n_tokens
         seconds = time.perf_counter() - started
         if len(corpus.valid_ids):
