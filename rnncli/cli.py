@@ -103,7 +103,7 @@ def train(
     from rnncli.config import load_config
     from rnncli.errors import ConfigError
     from rnncli.report import ConsoleReporter
-    from rnncli.train import Interrupted, StopFlag
+    from rnncli.train import Diverged, Interrupted, StopFlag
     from rnncli.train import train as run_training
 
     checkpoint = None
@@ -131,6 +131,12 @@ def train(
         console.print(f"{e}; resume with: rnncli train --resume {e.path}", highlight=False,
                       soft_wrap=True)
         raise typer.Exit(128 + e.signum) from None
+    except Diverged as e:
+        if e.saved is None:
+            raise
+        kept = store.save(e.saved, cfg.output)  # keep the best model so far
+        store.remember_last(kept)
+        raise Diverged(f"{e}; the best model so far is kept in {kept}", None) from None
     finally:
         reporter.close()
         for s, h in handlers.items():

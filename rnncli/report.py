@@ -47,6 +47,10 @@ class ConsoleReporter:
             self.progress.update(self.task, advance=1, epoch=epoch, loss=f"{loss:.3f}",
                                  speed=speed)
 
+    def warn(self, message):
+        target = self.progress.console if self.progress is not None else self.console
+        target.print(f"warning: {message}", highlight=False, soft_wrap=True)
+
     def epoch(self, record):
         elapsed = time.perf_counter() - self.started
         eta = elapsed / record["epoch"] * (self.epochs - record["epoch"])

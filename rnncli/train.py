@@ -19,7 +19,7 @@ import numpy as np
 from rnncli.checkpoint import Checkpoint, Position, ids_digest, save_checkpoint
 from rnncli.config import Config
 from rnncli.data import batchify, encode_lines, read_lines, split_valid, windows
-from rnncli.errors import DataError
+from rnncli.errors import DataError, RnncliError
 from rnncli.evaluate import evaluate
 from rnncli.model import RNNLM
 from rnncli.optim import SGD, clip_global_norm
@@ -40,13 +40,26 @@ class Reporter(Protocol):
 
     def start(self, epochs: int, windows_per_epoch: int, corpus: Corpus) -> None: ...
     def step(self, epoch: int, window: int, loss: float, tokens: int) -> None: ...
+    def warn(self, message: str) -> None: ...
     def epoch(self, record: dict) -> None: ...
 
 
 class Silent:
     def start(self, epochs, windows_per_epoch, corpus): pass
     def step(self, epoch, window, loss, tokens): pass
+    def warn(self, message): pass
     def epoch(self, record): pass
+
+
+MAX_ROLLBACKS = 3  # non-finite steps in a row before training gives up
+
+
+class Diverged(RnncliError):
+    """The loss kept becoming NaN or infinite; `saved` holds the best model so far (or None)."""
+
+    def __init__(self, message: str, saved: SavedModel | None):
+        super().__init__(message)
+        self.saved = saved
 
 
 def prepare(config: Config) -> Corpus:
@@ -128,7 +141,9 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
     reporter.start(t.epochs, n_windows, corpus)
 
     best_ppl, history = pos.best_ppl, list(pos.history)
+    rollbacks = 0  # non-finite steps in a row
     for epoch in range(pos.epoch, t.epochs + 1):
+        last_good = {n: p.copy() for n, p in model.params.items()}  # to roll back to
         state, loss_sum, n_tokens, skip, spent = model.zero_state(t.batch_size), 0.0, 0, 0, 0.0
         if resume is not None and epoch == pos.epoch:  # part of this epoch is done already
             state, loss_sum, n_tokens = resume.state, pos.loss_sum, pos.n_tokens
@@ -140,7 +155,26 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
             keep = (win.prev != vocab.eos) if t.reset_at_eos else None
             loss, grads, state = model.loss_and_grads(win.inputs, win.targets, state, keep,
                                                       dropout_rng)
-            clip_global_norm(grads, t.clip)
+            norm = clip_global_norm(grads, t.clip)
+            if not (np.isfinite(loss) and np.isfinite(norm)):  # 1) never apply such a step
+                rollbacks += 1
+                if rollbacks > MAX_ROLLBACKS:
+                    model.params.update(best_params or {})
+                    raise Diverged(
+                        f"training diverged: the loss was not finite {rollbacks} steps in a row "
+                        f"(epoch {epoch}, window {i + 1}, lr {optimizer.lr:.3g}); try a smaller "
+                        "train.lr or train.clip", None if best_params is None else
+                        SavedModel(model, vocab, config, history))
+                for n, p in model.params.items():  # 2) back to the epoch's starting weights
+                    p[...] = last_good[n]
+                optimizer.lr /= 2  # 3) with half the step
+                optimizer.load_state_dict({"lr": optimizer.lr, "momentum_buffers": {}})
+                state = model.zero_state(t.batch_size)
+                reporter.warn(f"epoch {epoch}, window {i + 1}: the loss was not finite; rolled "
+                              f"back to the epoch's first weights, lr halved to "
+                              f"{optimizer.lr:.3g}")
+                continue
+            rollbacks = 0
             optimizer.step(grads)
             tokens = win.inputs.size
             loss_sum += loss * tokens
