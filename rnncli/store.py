@@ -90,34 +90,16 @@ def save(saved: SavedModel, path: str | Path) -> Path:
     tensors = {n: np.ascontiguousarray(a, dtype=np.float32)
                for n, a in saved.model.params.items()}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    except OSError as e:
-        raise ModelError(f"{path}: cannot write the model folder: {e.strerror or e}") from None
-    try:
         # 1) the weights, tied to this model.json by its digest in their header metadata
         weights = save_bytes(tensors, metadata={"format": FORMAT, "version": str(VERSION),
                                                 "meta_sha256": _meta_digest(meta)})
-        meta["weights"] = {"file": WEIGHTS, "sha256": hashlib.sha256(weights).hexdigest(),
-                           "bytes": len(weights)}
-        # 2) both files, each fsynced, then the folder itself
-        _write_file(tmp / WEIGHTS, weights)
-        _write_file(tmp / META, (json.dumps(meta, ensure_ascii=False, indent=1) + "\n")
-                    .encode("utf-8"))
-        _fsync(tmp)
-        # 3) into place, putting an old model back if the last rename fails
-        _replace(tmp, path)
     except OSError as e:
-        shutil.rmtree(tmp, ignore_errors=True)
         raise ModelError(f"{path}: cannot write the model folder: {e.strerror or e}") from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    try:
-        _fsync(path.parent)  # make the rename itself durable; the model is complete either way
-    except OSError:
-        pass
-    return path
+    meta["weights"] = {"file": WEIGHTS, "sha256": hashlib.sha256(weights).hexdigest(),
+                       "bytes": len(weights)}
+    # 2) both files, each fsynced, 3) into place (putting an old model back if that fails)
+    meta_bytes = (json.dumps(meta, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    return write_folder(path, {WEIGHTS: weights, META: meta_bytes}, kind="model folder")
 
 
 def _replace(tmp: Path, path: Path) -> None:
@@ -155,6 +137,10 @@ def write_folder(path: Path, files: dict[str, bytes], kind: str = "folder") -> P
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    try:
+        _fsync(path.parent)  # make the rename itself durable; the folder is complete either way
+    except OSError:
+        pass
     return path
 
 
