@@ -3,7 +3,8 @@
 #   make test   install with the test extra, run the test suite
 # Benchmark (bench/bench_train.py; set RNNCLI_TORCH_PYTHON to compare with PyTorch):
 #   make bench        rnncli vs the reference trainer in ../shared/bench, all configs;
-#                     then complete's latency and stdin throughput with the demo model
+#                     then complete's latency and stdin throughput with the demo model,
+#                     then reading a 100-million-token corpus (tokens/s, peak memory)
 #   make bench-smoke  a few seconds, rnncli only
 PYTHON ?= python3
 VENV   := .venv
@@ -31,6 +32,7 @@ test: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) bench/bench_train.py $(BENCH_ARGS)
 	$(PY) bench/bench_complete.py
+	$(PY) bench/bench_load.py
 
 bench-smoke: $(VENV)/.installed
 	$(PY) bench/bench_train.py --smoke $(BENCH_ARGS)

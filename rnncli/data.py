@@ -19,37 +19,54 @@ from rnncli.tokenize import tokenize_lines
 from rnncli.vocab import Vocab
 
 
-def read_lines(path: str | Path) -> list[str]:
-    """The non-blank lines of a UTF-8 text file, or a DataError that says what is wrong."""
+def iter_lines(path: str | Path) -> Iterator[str]:
+    """The non-blank lines of a UTF-8 text file, read as a stream (one line at a time, however
+    large the file), or a DataError that says what is wrong and on which line."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such corpus file")
     if path.is_dir():
         raise DataError(f"{path}: is a directory, not a corpus file")
+    n_lines = 0
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            for number, raw in enumerate(f, 1):  # split at b"\n", which UTF-8 never hides
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise DataError(f"{path}: line {number}: bytes that are not UTF-8 "
+                                    "text") from None
+                for line in text.splitlines():  # \r\n, \r and the other Unicode breaks
+                    if line.strip():
+                        n_lines += 1
+                        yield line
     except OSError as e:
-        raise DataError(f"{path}: cannot read: {e.strerror}") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise DataError(f"{path}: line {line}: bytes that are not UTF-8 text") from None
-    lines = [line for line in text.splitlines() if line.strip()]
-    if not lines:
+        raise DataError(f"{path}: cannot read: {e.strerror or e}") from None
+    if not n_lines:
         raise DataError(f"{path}: the corpus is empty")
-    return lines
+
+
+def read_lines(path: str | Path) -> list[str]:
+    """The non-blank lines of a UTF-8 text file, as a list (for validation and eval text)."""
+    return list(iter_lines(path))
+
+
+def held_out(n_lines: int, fraction: float, seed: int) -> np.ndarray:
+    """Which of n lines to hold out for validation: `fraction` of them (at least one and not
+    all, when fraction > 0), chosen at random by `seed`. (n,) bool."""
+    n_valid = int(round(n_lines * fraction))
+    if fraction > 0 and n_lines >= 2:
+        n_valid = min(max(n_valid, 1), n_lines - 1)
+    else:
+        n_valid = 0
+    held = np.zeros(n_lines, dtype=bool)
+    held[np.random.default_rng(seed).permutation(n_lines)[:n_valid]] = True
+    return held
 
 
 def split_valid(lines: list[str], fraction: float, seed: int) -> tuple[list[str], list[str]]:
     """Hold out `fraction` of the lines, chosen at random by `seed`; both keep their order."""
-    n_valid = int(round(len(lines) * fraction))
-    if fraction > 0 and len(lines) >= 2:
-        n_valid = min(max(n_valid, 1), len(lines) - 1)
-    else:
-        n_valid = 0
-    held = np.zeros(len(lines), dtype=bool)
-    held[np.random.default_rng(seed).permutation(len(lines))[:n_valid]] = True
+    held = held_out(len(lines), fraction, seed)
     train = [line for line, h in zip(lines, held) if not h]
     valid = [line for line, h in zip(lines, held) if h]
     return train, valid

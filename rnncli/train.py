@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -18,13 +19,13 @@ import numpy as np
 
 from rnncli.checkpoint import Checkpoint, Position, ids_digest, save_checkpoint
 from rnncli.config import Config
-from rnncli.data import batchify, encode_lines, read_lines, split_valid, windows
+from rnncli.data import batchify, encode_lines, held_out, iter_lines, read_lines, windows
 from rnncli.errors import DataError, RnncliError
 from rnncli.evaluate import evaluate
 from rnncli.model import RNNLM
 from rnncli.optim import SGD, clip_global_norm
 from rnncli.store import SavedModel
-from rnncli.tokenize import tokenize_lines
+from rnncli.tokenize import tokenize_lines, tokenizer
 from rnncli.vocab import Vocab
 
 
@@ -63,18 +64,41 @@ class Diverged(RnncliError):
 
 
 def prepare(config: Config) -> Corpus:
-    """Read, split, tokenise and encode the corpus the config names."""
+    """Read, split, tokenise and encode the corpus the config names, as a stream: the training
+    text is never held as lines or tokens, only as int32 ids.
+
+    1) count the lines (to choose the held-out ones), 2) count the tokens (the vocabulary),
+    3) encode them into one preallocated int32 array.
+    """
     d = config.data
-    lines: list[str] = []
-    for path in d.train:
-        lines.extend(read_lines(path))
+    split = tokenizer(d.tokenizer)
+
+    def lines():
+        for path in d.train:
+            yield from iter_lines(path)
+
+    held = None
+    valid_lines: list[str] = []
     if d.valid is not None:
         valid_lines = read_lines(d.valid)
     else:
-        lines, valid_lines = split_valid(lines, d.valid_fraction, config.train.seed)
-    tokens = list(tokenize_lines(lines, d.tokenizer, d.lowercase))
-    vocab = Vocab.build(tokens, d.min_count, d.max_vocab)
-    train_ids = vocab.encode(tokens)
+        held = held_out(sum(1 for _ in lines()), d.valid_fraction, config.train.seed)
+
+    def kept():
+        for i, line in enumerate(lines()):
+            if held is None or not held[i]:
+                yield line
+
+    counts: Counter = Counter()
+    n_tokens = 0
+    for line in kept():
+        tokens = split(line, d.lowercase)
+        counts.update(tokens)
+        n_tokens += len(tokens) + 1  # and <eos>
+    if held is not None and held.any():
+        valid_lines = [line for i, line in enumerate(lines()) if held[i]]
+    vocab = Vocab.from_counts(counts, d.min_count, d.max_vocab)
+    train_ids = vocab.encode(tokenize_lines(kept(), d.tokenizer, d.lowercase), n_tokens)
     valid_ids = encode_lines(valid_lines, vocab, d.tokenizer, d.lowercase)
     # every one of the batch_size streams must hold one full window: bptt inputs and the
     # target after the last of them

@@ -28,7 +28,13 @@ class Vocab:
     @classmethod
     def build(cls, tokens: Iterable[str], min_count: int = 1,
               max_vocab: int | None = None) -> Vocab:
-        counts = Counter(tokens)  # insertion order = first appearance, kept by the stable sort
+        return cls.from_counts(Counter(tokens), min_count, max_vocab)
+
+    @classmethod
+    def from_counts(cls, counts: Counter, min_count: int = 1,
+                    max_vocab: int | None = None) -> Vocab:
+        """From token counts whose insertion order is the order of first appearance."""
+        counts = Counter(counts)
         for special in SPECIALS:
             counts.pop(special, None)
         words = sorted(counts, key=counts.__getitem__, reverse=True)
@@ -43,10 +49,11 @@ class Vocab:
     def __contains__(self, token: str) -> bool:
         return token in self.stoi
 
-    def encode(self, tokens: Iterable[str]) -> np.ndarray:
-        """Token ids, int32; unknown tokens become <unk>."""
+    def encode(self, tokens: Iterable[str], count: int = -1) -> np.ndarray:
+        """Token ids, int32, from any iterable (no list is built; `count`, when known, lets
+        the array be allocated once); unknown tokens become <unk>."""
         get, unk = self.stoi.get, self.unk
-        return np.fromiter((get(t, unk) for t in tokens), dtype=np.int32)
+        return np.fromiter((get(t, unk) for t in tokens), dtype=np.int32, count=count)
 
     def decode(self, ids: Iterable[int]) -> list[str]:
         return [self.itos[int(i)] for i in ids]

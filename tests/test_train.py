@@ -57,3 +57,32 @@ def test_char_tokenizer_trains_and_completes_characters(tmp_path):
     assert set(saved.vocab.itos) == {"<unk>", "<eos>", "a", "b", "c"}
     (c,) = complete(saved, ["abca"], words=4)
     assert c.completion == "bcab"  # characters joined without spaces
+
+
+def test_streaming_prepare_equals_the_plain_recipe(tmp_path):
+    """prepare() never holds the text as lines or tokens; it must still give exactly what the
+    obvious recipe gives: all lines, held-out lines by seed, tokens, vocabulary, ids."""
+    from rnncli.data import encode_lines, split_valid
+    from rnncli.tokenize import tokenize_lines
+    from rnncli.vocab import Vocab
+
+    text = ("the cat sat .\r\n\nthe dog ran\rand ran\u2028again !\n" * 7
+            + "a bird, a tree; don't stop\n" * 5)
+    (tmp_path / "a.txt").write_text(text, newline="")
+    (tmp_path / "b.txt").write_text("more words here\nthe cat again\n")
+    (tmp_path / "c.yaml").write_text(
+        "data: {train: [a.txt, b.txt], valid_fraction: 0.3, min_count: 2}\n"
+        "train: {batch_size: 2, bptt: 3, seed: 4}\n")
+    cfg = load_config(tmp_path / "c.yaml")
+    corpus = prepare(cfg)
+
+    lines = [x for f in ("a.txt", "b.txt")
+             for x in (tmp_path / f).read_bytes().decode().splitlines() if x.strip()]
+    train_lines, valid_lines = split_valid(lines, 0.3, seed=4)
+    tokens = list(tokenize_lines(train_lines))
+    vocab = Vocab.build(tokens, min_count=2)
+    assert corpus.vocab.itos == vocab.itos
+    np.testing.assert_array_equal(corpus.train_ids, vocab.encode(tokens))
+    np.testing.assert_array_equal(corpus.valid_ids, encode_lines(valid_lines, vocab, "word",
+                                                                 False))
+    assert corpus.train_ids.dtype == np.int32 and len(valid_lines) > 0
