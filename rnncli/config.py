@@ -67,6 +67,8 @@ class TrainConfig:
     weight_decay: float = 0.0  # L2 penalty: dW += weight_decay * W
     reset_at_eos: bool = True  # lines are independent: h restarts from zero after each <eos>
     seed: int = 0  # initial weights and held-out lines
+    checkpoint_every: int | str | None = None  # a resumable checkpoint every N steps, or every
+    # "10m" / "30s" / "1h" of training; null: only when interrupted
 
 
 @dataclass
@@ -174,8 +176,26 @@ def validate(config: Config, sources: dict[str, str] | None = None,
         fail("train.lr_decay", f"must be in (0, 1], got {t.lr_decay}")
     if not t.clip >= 0:
         fail("train.clip", f"must be >= 0 (0 turns clipping off), got {t.clip}")
+    if t.checkpoint_every is not None:
+        try:
+            checkpoint_interval(t.checkpoint_every)
+        except ValueError as e:
+            fail("train.checkpoint_every", str(e))
     if t.seed < 0:
         fail("train.seed", f"must be >= 0, got {t.seed}")
+
+
+def checkpoint_interval(every: int | str) -> tuple[int | None, float | None]:
+    """train.checkpoint_every -> (steps, seconds), one of them None: 500 -> (500, None),
+    "10m" -> (None, 600.0). ValueError when it is neither."""
+    if isinstance(every, int):
+        if every < 1:
+            raise ValueError(f"must be at least 1 step, got {every}")
+        return every, None
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|m|h)\s*", str(every))
+    if not match or float(match[1]) <= 0:
+        raise ValueError(f"expected steps (500) or a time (30s, 10m, 1h), got {every!r}")
+    return None, float(match[1]) * {"s": 1, "m": 60, "h": 3600}[match[2]]
 
 
 def config_from_dict(raw: dict[str, Any], source: str = "model.json") -> Config:
@@ -367,7 +387,16 @@ def _coerce(value: Any, tp: Any, key: str, source: str) -> Any:
             return None
         raise ConfigError(f"{source}: {key}: must not be empty")
     if optional:
-        (tp,) = [a for a in args if a is not type(None)]
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) > 1:  # int | str: the first that fits
+            for alternative in rest:
+                try:
+                    return _coerce(value, alternative, key, source)
+                except ConfigError:
+                    pass
+            names = " or ".join(a.__name__ for a in rest)
+            raise ConfigError(f"{source}: {key}: expected {names}, got {value!r}")
+        (tp,) = rest
     origin = typing.get_origin(tp)
     if origin in (list,):
         items = value if isinstance(value, list) else [value]

@@ -18,7 +18,7 @@ from typing import Protocol
 import numpy as np
 
 from rnncli.checkpoint import Checkpoint, Position, ids_digest, save_checkpoint
-from rnncli.config import Config
+from rnncli.config import Config, checkpoint_interval
 from rnncli.data import batchify, encode_lines, held_out, iter_lines, read_lines, windows
 from rnncli.errors import DataError, RnncliError
 from rnncli.evaluate import evaluate
@@ -166,6 +166,20 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
 
     best_ppl, history = pos.best_ppl, list(pos.history)
     rollbacks = 0  # non-finite steps in a row
+    every_steps, every_seconds = (checkpoint_interval(t.checkpoint_every)
+                                  if t.checkpoint_every is not None and checkpoint_path
+                                  else (None, None))
+    steps_since, saved_at = 0, time.perf_counter()
+
+    def write_checkpoint(epoch, window, loss_sum, n_tokens, seconds, state):
+        """Everything needed to go on after `window` windows of `epoch` (latest and best)."""
+        opt = optimizer.state_dict()
+        here = Position(epoch, window, loss_sum, n_tokens, seconds, opt["lr"], best_ppl,
+                        history)
+        return save_checkpoint(checkpoint_path, Checkpoint(
+            config, vocab, model.params, best_params, opt["momentum_buffers"], state,
+            dropout_rng.bit_generator.state, here, digest))
+
     for epoch in range(pos.epoch, t.epochs + 1):
         last_good = {n: p.copy() for n, p in model.params.items()}  # to roll back to
         state, loss_sum, n_tokens, skip, spent = model.zero_state(t.batch_size), 0.0, 0, 0, 0.0
@@ -204,14 +218,17 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
             loss_sum += loss * tokens
             n_tokens += tokens
             reporter.step(epoch, i + 1, loss, tokens)
-            if stop is not None and stop.signum is not None:
-                opt = optimizer.state_dict()
-                here = Position(epoch, i + 1, loss_sum, n_tokens, time.perf_counter() - started,
-                                opt["lr"], best_ppl, history)
-                path = save_checkpoint(checkpoint_path, Checkpoint(
-                    config, vocab, model.params, best_params, opt["momentum_buffers"], state,
-                    dropout_rng.bit_generator.state, here, digest))
-                raise Interrupted(path, stop.signum)
+            steps_since += 1
+            interrupted = stop is not None and stop.signum is not None
+            due = ((every_steps is not None and steps_since >= every_steps) or
+                   (every_seconds is not None and
+                    time.perf_counter() - saved_at >= every_seconds))
+            if interrupted or due:
+                path = write_checkpoint(epoch, i + 1, loss_sum, n_tokens,
+                                        time.perf_counter() - started, state)
+                steps_since, saved_at = 0, time.perf_counter()
+                if interrupted:
+                    raise Interrupted(path, stop.signum)
         train_loss = loss_sum / n_tokens
         seconds = time.perf_counter() - started
         if len(corpus.valid_ids):
