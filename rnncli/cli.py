@@ -274,6 +274,52 @@ def complete(
         answer(list(prompts))
 
 
+# --- score --------------------------------------------------------------------------------
+
+@app.command("score")
+@user_errors
+def score_(
+    sentences: Annotated[list[str] | None, typer.Argument(
+        help="Sentences, one score each. `-` (or none, with stdin piped) reads one per line.",
+        show_default=False)] = None,
+    model: ModelOpt = None,
+    json_out: JsonOpt = False,
+):
+    """Score sentences: total log-probability (nats) and perplexity, one line each.
+
+    Plain output: logprob, perplexity and the sentence, tab-separated (so `sort -g` ranks
+    them). --json adds, per token, its surprisal in bits and the likeliest token there:
+    {"sentence", "logprob", "perplexity", "tokens": [{"token", "surprisal_bits", "best",
+    "best_prob"}]}. The line's end (<eos>) is scored too, as in `eval`.
+    """
+    from rnncli.errors import PromptError
+    from rnncli.score import score as run_score
+
+    from_stdin = sentences == ["-"] or (not sentences and not sys.stdin.isatty())
+    if not sentences and not from_stdin:
+        raise PromptError("give a sentence, or pipe sentences on stdin (one per line)")
+    saved = _load_model(model)
+
+    def answer(batch: list[str]) -> None:
+        blank = [from_stdin and not x.strip() for x in batch]
+        results = iter(run_score(saved, [x for x, b in zip(batch, blank) if not b]))
+        for is_blank, sentence in zip(blank, batch):
+            if is_blank:
+                line = json.dumps({"sentence": sentence}) if json_out else ""
+            else:
+                r = next(results)
+                line = (json.dumps(r.to_dict(), ensure_ascii=False) if json_out else
+                        f"{r.logprob:.4f}\t{r.perplexity:.3f}\t{sentence}")
+            sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+    if from_stdin:
+        for batch in _stdin_batches(STDIN_BATCH):
+            answer(batch)
+    else:
+        answer(list(sentences))
+
+
 # --- eval ---------------------------------------------------------------------------------
 
 @app.command("eval")

@@ -1,0 +1,78 @@
+"""Scoring sentences: how likely the model finds each one, token by token.
+
+A sentence is read as a line: an <eos> first (from a zero state, as `eval` starts every stream),
+then its tokens, then the <eos> that ends it; every token after the first <eos> is a target, so
+the total covers the first word and the line's end too. Surprisal is -log2 p: the bits of
+surprise at each token.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rnncli.errors import PromptError
+from rnncli.layers import log_softmax
+from rnncli.store import SavedModel
+from rnncli.tokenize import EOS, tokenizer
+
+MAX_CELLS = 1 << 12  # (step, sentence) cells scored together: bounds the (cells, V) array
+
+
+@dataclass
+class Score:
+    sentence: str
+    logprob: float  # total log-probability, nats
+    tokens: list[dict] = field(default_factory=list)  # token, surprisal_bits, best, best_prob
+
+    @property
+    def perplexity(self) -> float:
+        return math.exp(-self.logprob / max(len(self.tokens), 1))
+
+    def to_dict(self) -> dict:
+        return {"sentence": self.sentence, "logprob": self.logprob,
+                "perplexity": self.perplexity, "tokens": self.tokens}
+
+
+def score(saved: SavedModel, sentences: list[str]) -> list[Score]:
+    """Score each sentence; sentences of similar length are scored together."""
+    model, vocab, d = saved.model, saved.vocab, saved.config.data
+    split = tokenizer(d.tokenizer)
+    toks = [split(s, d.lowercase) for s in sentences]
+    for s, t in zip(sentences, toks):
+        if not t:
+            shown = s if len(s) <= 40 else s[:37] + "..."
+            raise PromptError(f"the sentence {shown!r} has no words")
+    results: list[Score | None] = [None] * len(sentences)
+    order = sorted(range(len(sentences)), key=lambda i: len(toks[i]))
+    start = 0
+    while start < len(order):
+        T = len(toks[order[start]]) + 1
+        end = start + 1  # grow the group while its padded size stays small
+        while end < len(order) and (end - start + 1) * (len(toks[order[end]]) + 1) <= MAX_CELLS:
+            end += 1
+        group = order[start:end]
+        T = len(toks[group[-1]]) + 1
+        ids = np.full((T + 1, len(group)), vocab.eos, dtype=np.int64)  # <eos> w_1 .. w_n <eos>
+        for b, i in enumerate(group):
+            ids[1: len(toks[i]) + 1, b] = vocab.encode(toks[i])
+        inputs, targets = ids[:-1], ids[1:]
+        keep = (inputs != vocab.eos) if saved.config.train.reset_at_eos else None
+        if keep is not None:
+            keep = np.vstack([np.zeros((1, len(group)), bool), keep[:-1]])  # h_{t-1} after x_{t-1}
+        hs, _ = model.run(inputs, model.zero_state(len(group)), keep)  # (T, B, H)
+        logp = log_softmax(model.logits(hs.reshape(-1, model.H))).reshape(T, len(group), -1)
+        for b, i in enumerate(group):
+            n = len(toks[i]) + 1  # the words and the closing <eos>
+            rows = logp[:n, b]  # (n, V)
+            target = targets[:n, b]
+            got = rows[np.arange(n), target]
+            best = rows.argmax(axis=1)
+            per_token = [{"token": tok, "surprisal_bits": float(-got[t] / math.log(2)),
+                          "best": vocab.itos[best[t]], "best_prob": float(np.exp(rows[t, best[t]]))}
+                         for t, tok in enumerate(toks[i] + [EOS])]
+            results[i] = Score(sentences[i], float(got.astype(np.float64).sum()), per_token)
+        start = end
+    return results  # type: ignore[return-value]

@@ -1,0 +1,60 @@
+"""rnncli score: log-probabilities of whole sentences, token by token."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from rnncli import store
+from rnncli.cli import app
+from rnncli.evaluate import evaluate
+from rnncli.score import score
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(app, [str(a) for a in args], input=input)
+
+
+@pytest.fixture
+def model(tiny_config, tmp_path):
+    result = run("train", tiny_config, "--set", "train.epochs=40", "--out", tmp_path / "m")
+    assert result.exit_code == 0, result.stderr
+    return store.load(tmp_path / "m")
+
+
+def test_a_sentence_scores_as_eval_scores_its_line(model):
+    sentence = "the cat sat on the mat ."
+    (s,) = score(model, [sentence])
+    ids = model.vocab.encode(sentence.split() + ["<eos>"])
+    scores = evaluate(model.model, ids, model.vocab.eos, model.vocab.unk, True)
+    assert s.logprob == pytest.approx(-scores.nll, rel=1e-5)
+    assert len(s.tokens) == 8  # seven tokens and the line's end
+    bits = sum(t["surprisal_bits"] for t in s.tokens)
+    assert bits == pytest.approx(-s.logprob / math.log(2), rel=1e-6)
+    assert s.perplexity == pytest.approx(math.exp(-s.logprob / 8))
+
+
+def test_a_seen_sentence_beats_a_scrambled_one_and_batching_changes_nothing(model):
+    seen, scrambled = "the dog sat on the log .", "log the on . sat dog the"
+    alone = [score(model, [x])[0].logprob for x in (seen, scrambled)]
+    together = [s.logprob for s in score(model, [seen, "a bird", scrambled])][::2]
+    assert alone[0] > alone[1] + 5
+    np.testing.assert_allclose(together, alone, rtol=1e-5)
+
+
+def test_cli_plain_json_and_stdin(model):
+    path = model.path
+    plain = run("score", "the cat sat on the mat .", "the mat", "-m", path)
+    assert plain.exit_code == 0, plain.stderr
+    rows = [line.split("\t") for line in plain.stdout.splitlines()]
+    assert [r[2] for r in rows] == ["the cat sat on the mat .", "the mat"]
+    assert float(rows[0][0]) < 0 and float(rows[0][1]) >= 1
+    piped = run("score", "-m", path, "--json", input="the cat sat on the mat .\n\nthe dog\n")
+    lines = [json.loads(x) for x in piped.stdout.splitlines()]
+    assert [x["sentence"] for x in lines] == ["the cat sat on the mat .", "", "the dog"]
+    assert lines[0]["tokens"][2] == {**lines[0]["tokens"][2], "token": "sat"}
+    assert set(lines[0]["tokens"][0]) == {"token", "surprisal_bits", "best", "best_prob"}
+    bad = run("score", "   ", "-m", path)
+    assert bad.exit_code == 1 and bad.stderr.startswith("Error: ")
