@@ -14,7 +14,6 @@ Results go to stdout as a small table and to --out as JSON.
 
 import argparse
 import datetime
-import json
 import os
 import statistics
 import subprocess
@@ -22,6 +21,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from resultfile import write_results
 
 REPO = Path(__file__).resolve().parents[1]
 SEED_PROMPT = "My favourite dish is sushi. So, my favourite cuisine is"
@@ -80,11 +81,7 @@ def main(argv=None):
           f"{a.runs})")
     print(f"{len(prompts):,} prompts on stdin: {report['prompts_per_s']['median']:,.0f} "
           f"prompts/s (median of {a.runs})")
-    out = Path(a.out) if a.out else REPO / "bench" / "results" / (
-        "complete-" + datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + ".json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=1) + "\n")
-    print(f"[bench] results written to {out}", file=sys.stderr)
+    write_results(report, "complete", a.out)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from resultfile import write_results
+
 REPO = Path(__file__).resolve().parents[1]
 
 CHILD = """
@@ -84,10 +86,7 @@ def main(argv=None):
     print(f"{result['train_tokens']:,} training tokens ({size / 2**20:,.0f} MiB of text): "
           f"{result['seconds']:.1f} s to tokenise and load, {result['tokens_per_s']:,.0f} "
           f"tokens/s, peak RSS {result['peak_rss_mb']:,.0f} MiB")
-    out = Path(a.out) if a.out else REPO / "bench" / "results" / (
-        "load-" + datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + ".json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1) + "\n")
+    write_results(result, "load", a.out)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from resultfile import results_path
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO / ".." / "shared" / "bench"
 WORKER = REPO / "bench" / "rnncli_rnnlm.py"
@@ -321,8 +323,7 @@ def main(argv=None):
     if a.gemm_child:
         gemm_child()
         return 0
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = Path(a.out) if a.out else REPO / "bench" / "results" / f"train-{stamp}.json"
+    out = results_path("train", a.out)
     try:
         with tempfile.TemporaryDirectory(prefix="rnncli-bench-") as workdir:
             report = run_all(a, workdir)

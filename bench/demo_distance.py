@@ -14,12 +14,13 @@ writes the figures as JSON.
 import argparse
 import collections
 import datetime
-import json
 import random
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from resultfile import write_results
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -73,10 +74,7 @@ def main(argv=None):
                                  "valid_ppl": min(r["valid_ppl"] for r in saved.history)}
         print(f"{cell:5} trained in {seconds:5.1f}s  " + "  ".join(
             f"{k} words: {v:6.1%}" for k, v in by_band.items()), flush=True)
-    out = Path(a.out) if a.out else REPO / "bench" / "results" / (
-        "distance-" + datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + ".json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=1) + "\n")
+    write_results(report, "distance", a.out)
 
 
 if __name__ == "__main__":

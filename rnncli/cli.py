@@ -209,6 +209,40 @@ def _some(words: list[str], most: int = 10) -> str:
     return ", ".join(distinct[:most]) + more
 
 
+def _from_stdin(args: list[str] | None, what: str) -> bool:
+    """Whether the texts come from stdin: `-`, or no argument with stdin piped."""
+    from rnncli.errors import PromptError
+
+    from_stdin = args == ["-"] or (not args and not sys.stdin.isatty())
+    if not args and not from_stdin:
+        raise PromptError(f"give a {what}, or pipe {what}s on stdin (one per line)")
+    return from_stdin
+
+
+def _answer_each(args, from_stdin: bool, run, line, blank_json: dict | None, what: str) -> None:
+    """One output line per text, in order, flushed batch by batch: `run(texts)` answers the
+    texts with words, `line(result)` formats one answer. A blank stdin line (an argument must
+    have words) gets an empty line, or `blank_json` with the text filled in under `what`."""
+    def answer(batch: list[str]) -> None:
+        blank = [from_stdin and not x.strip() for x in batch]
+        if any(blank):
+            print(f"warning: blank {what} line; answered with an empty line", file=sys.stderr)
+        results = iter(run([x for x, b in zip(batch, blank) if not b]))
+        for is_blank, text in zip(blank, batch):
+            if is_blank:
+                out = "" if blank_json is None else json.dumps({**blank_json, what: text})
+            else:
+                out = line(next(results))
+            sys.stdout.write(out + "\n")
+        sys.stdout.flush()
+
+    if from_stdin:
+        for batch in _stdin_batches(STDIN_BATCH):
+            answer(batch)
+    else:
+        answer(list(args))
+
+
 def _format_plain(c, top_k: int) -> str:
     if not top_k:
         return c.completion
@@ -241,37 +275,19 @@ def complete(
         raise PromptError(f"--words must be 0 or more, got {words}")
     if top_k < 0:
         raise PromptError(f"--top-k must be 0 or more, got {top_k}")
-    from_stdin = prompts == ["-"] or (not prompts and not sys.stdin.isatty())
-    if not prompts and not from_stdin:
-        raise PromptError("give a prompt, or pipe prompts on stdin (one per line)")
+    from_stdin = _from_stdin(prompts, "prompt")
     saved = _load_model(model)
     top_k = min(top_k, len(saved.vocab))
 
-    def answer(batch: list[str]) -> None:
-        blank = [from_stdin and not p.strip() for p in batch]  # an argument must have words
-        if any(blank):
-            print("warning: blank prompt line; answered with an empty line", file=sys.stderr)
-        results = iter(run_complete(saved, [p for p, b in zip(batch, blank) if not b], words,
-                                    top_k))
-        for is_blank, prompt in zip(blank, batch):
-            if is_blank:
-                line = json.dumps({"prompt": prompt, "completion": "", "next": [],
-                                   "unknown": []}) if json_out else ""
-            else:
-                c = next(results)
-                if c.unknown:
-                    print(f"warning: not in the vocabulary, read as <unk>: "
-                          f"{_some(c.unknown)}", file=sys.stderr)
-                line = (json.dumps(c.to_dict(), ensure_ascii=False) if json_out
-                        else _format_plain(c, top_k))
-            sys.stdout.write(line + "\n")
-        sys.stdout.flush()
+    def line(c) -> str:
+        if c.unknown:
+            print(f"warning: not in the vocabulary, read as <unk>: {_some(c.unknown)}",
+                  file=sys.stderr)
+        return json.dumps(c.to_dict(), ensure_ascii=False) if json_out else _format_plain(c, top_k)
 
-    if from_stdin:
-        for batch in _stdin_batches(STDIN_BATCH):
-            answer(batch)
-    else:
-        answer(list(prompts))
+    blank = {"prompt": "", "completion": "", "next": [], "unknown": []}
+    _answer_each(prompts, from_stdin, lambda batch: run_complete(saved, batch, words, top_k),
+                 line, blank if json_out else None, "prompt")
 
 
 # --- score --------------------------------------------------------------------------------
@@ -292,32 +308,17 @@ def score_(
     {"sentence", "logprob", "perplexity", "tokens": [{"token", "surprisal_bits", "best",
     "best_prob"}]}. The line's end (<eos>) is scored too, as in `eval`.
     """
-    from rnncli.errors import PromptError
     from rnncli.score import score as run_score
 
-    from_stdin = sentences == ["-"] or (not sentences and not sys.stdin.isatty())
-    if not sentences and not from_stdin:
-        raise PromptError("give a sentence, or pipe sentences on stdin (one per line)")
+    from_stdin = _from_stdin(sentences, "sentence")
     saved = _load_model(model)
 
-    def answer(batch: list[str]) -> None:
-        blank = [from_stdin and not x.strip() for x in batch]
-        results = iter(run_score(saved, [x for x, b in zip(batch, blank) if not b]))
-        for is_blank, sentence in zip(blank, batch):
-            if is_blank:
-                line = json.dumps({"sentence": sentence}) if json_out else ""
-            else:
-                r = next(results)
-                line = (json.dumps(r.to_dict(), ensure_ascii=False) if json_out else
-                        f"{r.logprob:.4f}\t{r.perplexity:.3f}\t{sentence}")
-            sys.stdout.write(line + "\n")
-        sys.stdout.flush()
+    def line(r) -> str:
+        return (json.dumps(r.to_dict(), ensure_ascii=False) if json_out else
+                f"{r.logprob:.4f}\t{r.perplexity:.3f}\t{r.sentence}")
 
-    if from_stdin:
-        for batch in _stdin_batches(STDIN_BATCH):
-            answer(batch)
-    else:
-        answer(list(sentences))
+    _answer_each(sentences, from_stdin, lambda batch: run_score(saved, batch), line,
+                 {"sentence": ""} if json_out else None, "sentence")
 
 
 # --- eval ---------------------------------------------------------------------------------

@@ -36,22 +36,16 @@ def complete(saved: SavedModel, prompts: list[str], words: int = 1,
     """Greedy completions of `words` tokens for each prompt, and the top_k next tokens.
 
     Generation stops early at <eos> (the model thinks the line is over); <unk> is never chosen.
-    Prompts of similar length go through the network together (see `_groups`), so one very long
-    prompt does not pad every other one to its length.
+    Prompts of similar length go through the network together (see `length_groups`), so one
+    very long prompt does not pad every other one to its length.
     """
     if words < 0:
         raise PromptError(f"--words must be >= 0, got {words}")
     if top_k < 0:
         raise PromptError(f"--top-k must be >= 0, got {top_k}")
-    d = saved.config.data
-    split = tokenizer(d.tokenizer)
-    toks = [split(p, d.lowercase) for p in prompts]
-    for p, t in zip(prompts, toks):
-        if not t:
-            shown = p if len(p) <= 40 else p[:37] + "..."
-            raise PromptError(f"the prompt {shown!r} has no words")
+    toks = split_texts(saved, prompts, "prompt")
     results: list[Completion | None] = [None] * len(prompts)
-    for group in _groups([len(t) for t in toks]):
+    for group in length_groups([len(t) for t in toks], PAD_BUDGET):
         done = _complete_group(saved, [prompts[i] for i in group], [toks[i] for i in group],
                                words, top_k)
         for i, c in zip(group, done):
@@ -63,13 +57,26 @@ PAD_BUDGET = 1 << 16  # at most this many (step, prompt) cells in one group's pa
 READ_CHUNK = 1024  # prompt steps read through the network per call (bounds the memory)
 
 
-def _groups(lengths: list[int]) -> list[list[int]]:
-    """Indices of the prompts in batches of similar length: shortest first, a batch growing
-    while its padded size (longest x count) stays within PAD_BUDGET."""
+def split_texts(saved: SavedModel, texts: list[str], what: str) -> list[list[str]]:
+    """Each text's tokens, as the model's tokeniser splits them; a PromptError for a text with
+    none (`what` names it: prompt, sentence)."""
+    d = saved.config.data
+    split = tokenizer(d.tokenizer)
+    toks = [split(x, d.lowercase) for x in texts]
+    for x, t in zip(texts, toks):
+        if not t:
+            shown = x if len(x) <= 40 else x[:37] + "..."
+            raise PromptError(f"the {what} {shown!r} has no words")
+    return toks
+
+
+def length_groups(lengths: list[int], budget: int) -> list[list[int]]:
+    """Indices of the texts in batches of similar length: shortest first, a batch growing
+    while its padded size (longest x count) stays within `budget` cells."""
     order = sorted(range(len(lengths)), key=lengths.__getitem__)
     groups: list[list[int]] = []
     for i in order:
-        if groups and (len(groups[-1]) + 1) * lengths[i] <= PAD_BUDGET:
+        if groups and (len(groups[-1]) + 1) * lengths[i] <= budget:
             groups[-1].append(i)
         else:
             groups.append([i])

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rnncli.errors import PromptError
 from rnncli.layers import log_softmax
+from rnncli.predict import length_groups, split_texts
 from rnncli.store import SavedModel
-from rnncli.tokenize import EOS, tokenizer
+from rnncli.tokenize import EOS
 
 MAX_CELLS = 1 << 12  # (step, sentence) cells scored together: bounds the (cells, V) array
 
@@ -38,23 +38,11 @@ class Score:
 
 def score(saved: SavedModel, sentences: list[str]) -> list[Score]:
     """Score each sentence; sentences of similar length are scored together."""
-    model, vocab, d = saved.model, saved.vocab, saved.config.data
-    split = tokenizer(d.tokenizer)
-    toks = [split(s, d.lowercase) for s in sentences]
-    for s, t in zip(sentences, toks):
-        if not t:
-            shown = s if len(s) <= 40 else s[:37] + "..."
-            raise PromptError(f"the sentence {shown!r} has no words")
+    model, vocab = saved.model, saved.vocab
+    toks = split_texts(saved, sentences, "sentence")
     results: list[Score | None] = [None] * len(sentences)
-    order = sorted(range(len(sentences)), key=lambda i: len(toks[i]))
-    start = 0
-    while start < len(order):
-        T = len(toks[order[start]]) + 1
-        end = start + 1  # grow the group while its padded size stays small
-        while end < len(order) and (end - start + 1) * (len(toks[order[end]]) + 1) <= MAX_CELLS:
-            end += 1
-        group = order[start:end]
-        T = len(toks[group[-1]]) + 1
+    for group in length_groups([len(t) + 1 for t in toks], MAX_CELLS):
+        T = len(toks[group[-1]]) + 1  # the longest: its words and the closing <eos>
         ids = np.full((T + 1, len(group)), vocab.eos, dtype=np.int64)  # <eos> w_1 .. w_n <eos>
         for b, i in enumerate(group):
             ids[1: len(toks[i]) + 1, b] = vocab.encode(toks[i])
@@ -74,5 +62,4 @@ def score(saved: SavedModel, sentences: list[str]) -> list[Score]:
                           "best": vocab.itos[best[t]], "best_prob": float(np.exp(rows[t, best[t]]))}
                          for t, tok in enumerate(toks[i] + [EOS])]
             results[i] = Score(sentences[i], float(got.astype(np.float64).sum()), per_token)
-        start = end
     return results  # type: ignore[return-value]

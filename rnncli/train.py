@@ -67,8 +67,8 @@ def prepare(config: Config) -> Corpus:
     """Read, split, tokenise and encode the corpus the config names, as a stream: the training
     text is never held as lines or tokens, only as int32 ids.
 
-    1) count the lines (to choose the held-out ones), 2) count the tokens (the vocabulary),
-    3) encode them into one preallocated int32 array.
+    1) count the lines (to choose the held-out ones), 2) count the tokens (the vocabulary) and
+    keep the held-out lines, 3) encode the rest into one preallocated int32 array.
     """
     d = config.data
     split = tokenizer(d.tokenizer)
@@ -91,12 +91,13 @@ def prepare(config: Config) -> Corpus:
 
     counts: Counter = Counter()
     n_tokens = 0
-    for line in kept():
+    for i, line in enumerate(lines()):
+        if held is not None and held[i]:
+            valid_lines.append(line)  # held-out lines are few: kept as text
+            continue
         tokens = split(line, d.lowercase)
         counts.update(tokens)
         n_tokens += len(tokens) + 1  # and <eos>
-    if held is not None and held.any():
-        valid_lines = [line for i, line in enumerate(lines()) if held[i]]
     vocab = Vocab.from_counts(counts, d.min_count, d.max_vocab)
     train_ids = vocab.encode(tokenize_lines(kept(), d.tokenizer, d.lowercase), n_tokens)
     valid_ids = encode_lines(valid_lines, vocab, d.tokenizer, d.lowercase)
