@@ -26,6 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from rnncli.config import load_config  # noqa: E402
+from rnncli.decode import Decoding  # noqa: E402
 from rnncli.demo.make_cuisine import CLAUSES, CUISINES  # noqa: E402
 from rnncli.predict import complete  # noqa: E402
 from rnncli.train import train  # noqa: E402
@@ -61,7 +62,7 @@ def main(argv=None):
         start = time.perf_counter()
         saved = train(cfg)
         seconds = time.perf_counter() - start
-        got = complete(saved, [p for p, _, _ in cases], words=1)
+        got = complete(saved, [p for p, _, _ in cases], Decoding(words=1))
         right = collections.Counter()
         total = collections.Counter()
         for (_, answer, gap), c in zip(cases, got):

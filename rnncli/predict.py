@@ -1,8 +1,9 @@
-"""Completing prompts: read the prompt into the hidden state, then pick the likeliest words.
+"""Completing prompts: read the prompt into the hidden state, then decode the words that follow.
 
 Many prompts go through the network together. Prompts of different lengths are aligned at their
 ends: a shorter prompt waits with h = 0 until its first word, so every prompt starts from the
-fresh state that training starts each line from.
+fresh state that training starts each line from. How the words are chosen (greedy, sampling,
+beam search) is rnncli.decode's business; why the model chose them, rnncli.explain's.
 """
 
 from __future__ import annotations
@@ -11,6 +12,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rnncli import explain as why
+from rnncli.decode import (
+    SENTENCE_END,
+    Decoding,
+    Hypothesis,
+    Stepper,
+    beam_search,
+    generate,
+    prompt_rngs,
+)
 from rnncli.errors import PromptError
 from rnncli.layers import log_softmax
 from rnncli.store import SavedModel
@@ -22,32 +33,49 @@ class Completion:
     prompt: str
     completion: str  # the generated text, detokenised
     tokens: list[str]  # the generated tokens
-    next: list[tuple[str, float]] = field(default_factory=list)  # top-k after the prompt
+    logprob: float = 0.0  # their total log-probability given the prompt (nats)
+    next: list[tuple[str, float]] = field(default_factory=list)  # likeliest next tokens
     unknown: list[str] = field(default_factory=list)  # prompt tokens outside the vocabulary
+    beams: list[dict] | None = None  # beam search: every beam, best first
+    explain: list[why.Attribution] | None = None  # --explain: each prompt token's share
+    trace: list[why.TraceStep] | None = None  # --trace: the hidden state at each prompt token
 
     def to_dict(self) -> dict:
-        return {"prompt": self.prompt, "completion": self.completion,
-                "next": [{"word": w, "prob": p} for w, p in self.next],
-                "unknown": self.unknown}
+        out = {"prompt": self.prompt, "completion": self.completion, "logprob": self.logprob,
+               "next": [{"word": w, "prob": p} for w, p in self.next],
+               "unknown": self.unknown}
+        if self.beams is not None:
+            out["beams"] = self.beams
+        if self.explain is not None:
+            out["explain"] = [a.to_dict() for a in self.explain]
+        if self.trace is not None:
+            out["trace"] = [s.to_dict() for s in self.trace]
+        return out
 
 
-def complete(saved: SavedModel, prompts: list[str], words: int = 1,
-             top_k: int = 0) -> list[Completion]:
-    """Greedy completions of `words` tokens for each prompt, and the top_k next tokens.
+def complete(saved: SavedModel, prompts: list[str], decoding: Decoding | None = None, *,
+             next_k: int = 0, explain: bool = False, trace: bool = False,
+             first: int = 0) -> list[Completion]:
+    """Complete each prompt as `decoding` says (default: one word, greedy).
 
-    Generation stops early at <eos> (the model thinks the line is over); <unk> is never chosen.
+    Args:
+        next_k: also list the next_k likeliest tokens after each prompt, with probabilities
+        explain: attribute the first completed token to the prompt's tokens (rnncli.explain)
+        trace: record the hidden state at every prompt token
+        first: the index of prompts[0] in the whole input (sampling seeds each prompt by it)
     Prompts of similar length go through the network together (see `length_groups`), so one
     very long prompt does not pad every other one to its length.
     """
-    if words < 0:
-        raise PromptError(f"--words must be >= 0, got {words}")
-    if top_k < 0:
-        raise PromptError(f"--top-k must be >= 0, got {top_k}")
+    d = decoding or Decoding()
+    if next_k < 0:
+        raise PromptError(f"--next must be 0 or more, got {next_k}")
     toks = split_texts(saved, prompts, "prompt")
+    rngs = prompt_rngs(d.seed, first, len(prompts)) if d.sample else None
     results: list[Completion | None] = [None] * len(prompts)
     for group in length_groups([len(t) for t in toks], PAD_BUDGET):
         done = _complete_group(saved, [prompts[i] for i in group], [toks[i] for i in group],
-                               words, top_k)
+                               d, next_k, explain, trace,
+                               [rngs[i] for i in group] if rngs else None)
         for i, c in zip(group, done):
             results[i] = c
     return results  # type: ignore[return-value]
@@ -83,55 +111,91 @@ def length_groups(lengths: list[int], budget: int) -> list[list[int]]:
     return groups
 
 
-def _complete_group(saved: SavedModel, prompts: list[str], toks: list[list[str]], words: int,
-                    top_k: int) -> list[Completion]:
-    model, vocab, d = saved.model, saved.vocab, saved.config.data
-    B = len(prompts)
-    T = max(len(t) for t in toks)
-    inputs = np.full((T, B), vocab.eos, dtype=np.int64)  # left-padded, aligned at the end
+def align(saved: SavedModel, toks: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+    """Prompts as one batch aligned at their ends: inputs (T, B) ids, left-padded, and keep
+    (T, B), 0 up to each prompt's first token (its state is zero when its first word comes in:
+    h_{t-1} carries into step t only from a word of the prompt)."""
+    vocab = saved.vocab
+    B, T = len(toks), max(len(t) for t in toks)
+    inputs = np.full((T, B), vocab.eos, dtype=np.int64)  # (T, B)
     active = np.zeros((T, B), dtype=bool)
     for b, t in enumerate(toks):
         inputs[T - len(t):, b] = vocab.encode(t)
         active[T - len(t):, b] = True
-
-    # 1) read the prompts into the hidden state; a prompt's state is zero when its first word
-    #    comes in (h_{t-1} carries into step t only from a word of the prompt)
     keep = np.zeros((T, B), dtype=bool)  # (T, B)
     keep[1:] = active[:-1]
+    return inputs, keep
+
+
+def _complete_group(saved: SavedModel, prompts: list[str], toks: list[list[str]], d: Decoding,
+                    next_k: int, explain: bool, trace: bool, rngs) -> list[Completion]:
+    model, vocab, kind = saved.model, saved.vocab, saved.config.data.tokenizer
+    B = len(prompts)
+    inputs, keep = align(saved, toks)
+    T = inputs.shape[0]
+
+    # 1) read the prompts into the hidden state
     state = model.zero_state(B)
+    tops = []  # the top layer's h at every step, kept only for --trace
     for i in range(0, T, READ_CHUNK):
         hs, state = model.run(inputs[i: i + READ_CHUNK], state, keep[i: i + READ_CHUNK])
+        if trace:
+            tops.append(hs)
     h = hs[-1]  # (B, H) the top layer's h after each prompt's last word
 
     # 2) the next-token distribution after each prompt
     logp = log_softmax(model.logits(h))  # (B, V)
-    nexts = [_top_k(row, top_k, vocab.itos) for row in logp]
+    nexts = [_top_k(row, next_k, vocab.itos) for row in logp]
 
-    # 3) greedy generation: the likeliest token that is not <unk>, until <eos>
-    generated: list[list[str]] = [[] for _ in range(B)]
-    done = np.zeros(B, dtype=bool)
-    for step in range(words):
-        if step > 0:
-            logp = log_softmax(model.logits(h))
-        logp[:, vocab.unk] = -np.inf
-        choice = logp.argmax(axis=1)  # (B,)
-        for b in range(B):
-            if done[b]:
-                continue
-            if choice[b] == vocab.eos:
-                done[b] = True
-            else:
-                generated[b].append(vocab.itos[choice[b]])
-        if done.all():
-            break
-        h, state = model.step(choice, state)
+    # 3) the completion
+    banned = [] if d.allow_unk else [vocab.unk]
+    stops = [vocab.stoi[m] for m in SENTENCE_END if m in vocab]
+    stepper = Stepper(model, vocab.eos, banned, stops)
+    beams: list[list[Hypothesis]] | None = None
+    if d.beam:
+        beams = beam_search(stepper, h, state, d)
+        best = [bs[0] for bs in beams]
+    else:
+        best = generate(stepper, h, state, d, rngs)
+
+    # 4) why: the first completed token, traced back to the prompt's tokens
+    attributions = None
+    if explain:
+        targets = [hyp.ids[0] if hyp.ids else vocab.eos if hyp.ended else
+                   _likeliest(logp[b], banned) for b, hyp in enumerate(best)]
+        attributions = [why.explain(model, inputs[T - len(toks[b]):, b], targets[b], vocab.eos,
+                                    vocab.itos) for b in range(B)]
+    traces = None
+    if trace:
+        traces = why.trace(model, np.concatenate(tops), inputs, vocab.itos)
 
     results = []
     for b, prompt in enumerate(prompts):
+        words = [vocab.itos[i] for i in best[b].ids]
         unknown = [t for t in toks[b] if t not in vocab]
-        results.append(Completion(prompt, detokenize(generated[b], d.tokenizer), generated[b],
-                                  nexts[b], unknown))
+        c = Completion(prompt, detokenize(words, kind), words, best[b].logprob, nexts[b],
+                       unknown)
+        if beams is not None:
+            c.beams = [_beam_dict(x, vocab.itos, kind) for x in beams[b]]
+        n = len(toks[b])
+        if attributions is not None:
+            c.explain = attributions[b]
+        if traces is not None:
+            c.trace = traces[b][T - n:]
+        results.append(c)
     return results
+
+
+def _likeliest(logp: np.ndarray, banned: list[int]) -> int:
+    logp = logp.copy()
+    logp[banned] = -np.inf
+    return int(logp.argmax())
+
+
+def _beam_dict(hyp: Hypothesis, itos: list[str], kind: str) -> dict:
+    words = [itos[i] for i in hyp.ids]
+    return {"completion": detokenize(words, kind), "logprob": hyp.logprob, "score": hyp.score,
+            "ended": hyp.ended}
 
 
 def _top_k(logp: np.ndarray, k: int, itos: list[str]) -> list[tuple[str, float]]:
@@ -142,3 +206,4 @@ def _top_k(logp: np.ndarray, k: int, itos: list[str]) -> list[tuple[str, float]]
     best = np.argpartition(-logp, k - 1)[:k]  # the k largest, unordered: O(V)
     best = best[np.argsort(-logp[best], kind="stable")]
     return [(itos[i], float(np.exp(logp[i]))) for i in best]
+

@@ -281,9 +281,14 @@ def _fsync(file: Path) -> None:
 
 # --- the last model `train` wrote ---------------------------------------------------------
 
-def _pointer() -> Path:
+def state_dir() -> Path:
+    """Where rnncli keeps what it remembers between runs: $XDG_STATE_HOME/rnncli."""
     state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(state) / "rnncli" / "last-model"
+    return Path(state) / "rnncli"
+
+
+def _pointer() -> Path:
+    return state_dir() / "last-model"
 
 
 def remember_last(path: Path) -> None:

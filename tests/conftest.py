@@ -25,3 +25,16 @@ def tiny_config(tmp_path, tiny_corpus):
         "train:\n  epochs: 3\n  batch_size: 4\n  bptt: 8\n  lr: 0.5\n"
         "output: model\n")
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_model(tmp_path_factory):
+    """The bundled demo, trained as `make demo` trains it (about 40 s, once per test run)."""
+    from pathlib import Path
+
+    from rnncli import store
+    from rnncli.config import load_config
+    from rnncli.train import train
+
+    config = Path(__file__).resolve().parents[1] / "configs" / "cuisine.yaml"
+    return store.save(train(load_config(config)), tmp_path_factory.mktemp("demo") / "cuisine")

@@ -33,7 +33,7 @@ def test_train_complete_eval(tiny_config, tmp_path):
     assert "epoch 2/2" in result.stderr and "model written to" in result.stderr
     assert (out / "model.safetensors").exists()
 
-    result = run("complete", "the cat sat on the", "--json", "--top-k", "3", "--words", "2")
+    result = run("complete", "the cat sat on the", "--json", "--next", "3", "--words", "2")
     assert result.exit_code == 0, result.stderr  # no --model: the last one trained
     answer = json.loads(result.stdout)
     assert answer["prompt"] == "the cat sat on the"
@@ -75,12 +75,12 @@ def test_stdin_gives_one_line_per_prompt(model):
     assert len(plain.stdout.splitlines()) == 2
 
 
-def test_top_k_plain_output_is_tab_separated(model):
-    result = run("complete", "the cat sat on the", "-m", model, "-k", "2")
+def test_next_plain_output_is_tab_separated(model):
+    result = run("complete", "the cat sat on the", "-m", model, "--next", "2")
     completion, first, second = result.stdout.rstrip("\n").split("\t")
     assert completion == "mat" and first.startswith("mat ")
     assert float(first.split()[1]) >= float(second.split()[1])
-    huge = run("complete", "the cat", "-m", model, "-k", "100000", "--json")
+    huge = run("complete", "the cat", "-m", model, "--next", "100000", "--json")
     vocab = json.loads((model / "model.json").read_text())["vocab"]
     assert len(json.loads(huge.stdout)["next"]) == len(vocab)  # clamped to the vocabulary
 
@@ -139,12 +139,10 @@ def test_a_real_process_prints_no_traceback(tmp_path):
     assert proc.returncode == 1
     assert proc.stdout == ""
     assert proc.stderr.startswith("Error: ") and "Traceback" not in proc.stderr
-def test_the_demo_completes_the_seed_prompt_and_remembers_dishes_across_clauses(tmp_path):
-    """`make demo` end to end: the bundled corpus and config, then the seed's prompt, then every
-    line of the corpus whose dish is separated from its answer by a clause."""
-    result = run("train", ROOT / "configs" / "cuisine.yaml", "--out", tmp_path / "demo")
-    assert result.exit_code == 0, result.stderr
-    result = run("complete", SEED_PROMPT, "--json")
+def test_the_demo_completes_the_seed_prompt_and_remembers_dishes_across_clauses(demo_model):
+    """`make demo`'s model and the seed's prompt, then every line of the corpus whose dish is
+    separated from its answer by a clause."""
+    result = run("complete", SEED_PROMPT, "--json", "-m", demo_model)
     assert json.loads(result.stdout)["completion"] == "Japanese"
 
     corpus = (ROOT / "corpora" / "cuisine.txt").read_text().splitlines()
@@ -153,7 +151,7 @@ def test_the_demo_completes_the_seed_prompt_and_remembers_dishes_across_clauses(
     assert len(with_clause) > 100
     prompts = [x[: x.rindex(" cuisine is ") + len(" cuisine is")] for x in with_clause]
     answers = [x[len(p):].strip(" .") for x, p in zip(with_clause, prompts)]
-    result = run("complete", "-", input="\n".join(prompts) + "\n")
+    result = run("complete", "-", "-m", demo_model, input="\n".join(prompts) + "\n")
     got = result.stdout.splitlines()
     assert len(got) == len(prompts)
     accuracy = sum(g == a for g, a in zip(got, answers)) / len(answers)

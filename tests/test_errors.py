@@ -318,7 +318,14 @@ def test_model_folder_errors(work, unchanged, trained, command, kind, fragment):
     (["complete", "   "], "has no words"),
     (["complete", "\t\u3000\n"], "has no words"),
     (["complete", "the cat", "--words", "-1"], "--words must be 0 or more"),
-    (["complete", "the cat", "--top-k", "-3"], "--top-k must be 0 or more"),
+    (["complete", "the cat", "--next", "-3"], "--next must be 0 or more"),
+    (["complete", "the cat", "--sample", "--top-k", "-3"], "--top-k must be 0 or more"),
+    (["complete", "the cat", "--top-k", "3"], "--top-k shape(s) sampling: add --sample"),
+    (["complete", "the cat", "--sample", "--top-p", "0"], "--top-p must be in (0, 1]"),
+    (["complete", "the cat", "--sample", "--top-p", "1.5"], "--top-p must be in (0, 1]"),
+    (["complete", "the cat", "--sample", "-t", "0"], "--temperature must be > 0"),
+    (["complete", "the cat", "--beam", "-2"], "--beam must be 1 or more"),
+    (["complete", "the cat", "--beam", "2", "--sample"], "--beam and --sample"),
 ])
 def test_prompt_errors(work, unchanged, trained, args, fragment):
     assert_error(run(*args, "-m", trained), fragment)
@@ -336,13 +343,13 @@ def test_words_0_prints_an_empty_completion(work, unchanged, trained):
     result = run("complete", "the cat", "--words", "0", "-m", trained)
     assert result.exit_code == 0, result.stderr
     assert result.stdout == "\n" and result.stderr == ""
-    result = run("complete", "the cat", "--words", "0", "-k", "2", "--json", "-m", trained)
+    result = run("complete", "the cat", "--words", "0", "--next", "2", "--json", "-m", trained)
     assert json.loads(result.stdout)["completion"] == ""
     assert len(json.loads(result.stdout)["next"]) == 2
 
 
-def test_top_k_larger_than_the_vocabulary_is_clamped(work, unchanged, trained):
-    result = run("complete", "the cat", "-k", "1000000", "--json", "-m", trained)
+def test_next_larger_than_the_vocabulary_is_clamped(work, unchanged, trained):
+    result = run("complete", "the cat", "--next", "1000000", "--json", "-m", trained)
     assert result.exit_code == 0, result.stderr
     vocab = json.loads((trained / store.META).read_text())["vocab"]
     assert len(json.loads(result.stdout)["next"]) == len(vocab)

@@ -5,6 +5,7 @@ import pytest
 
 from rnncli import store
 from rnncli.config import load_config
+from rnncli.decode import Decoding
 from rnncli.errors import ModelError
 from rnncli.predict import complete
 from rnncli.train import train
@@ -31,8 +32,8 @@ def test_save_and_load_give_identical_predictions(trained, tmp_path):
     assert loaded.history == trained.history
     for name, W in trained.model.params.items():
         np.testing.assert_array_equal(loaded.model.params[name], W)
-    a = complete(trained, PROMPTS, words=3, top_k=5)
-    b = complete(loaded, PROMPTS, words=3, top_k=5)
+    a = complete(trained, PROMPTS, Decoding(words=3), next_k=5)
+    b = complete(loaded, PROMPTS, Decoding(words=3), next_k=5)
     assert [x.to_dict() for x in a] == [x.to_dict() for x in b]
 
 

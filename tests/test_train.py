@@ -1,6 +1,7 @@
 import numpy as np
 
 from rnncli.config import load_config
+from rnncli.decode import Decoding
 from rnncli.evaluate import evaluate
 from rnncli.predict import complete
 from rnncli.train import prepare, train
@@ -55,7 +56,7 @@ def test_char_tokenizer_trains_and_completes_characters(tmp_path):
         "train: {epochs: 30, batch_size: 4, bptt: 10, lr: 1.0}\n")
     saved = train(load_config(tmp_path / "c.yaml"))
     assert set(saved.vocab.itos) == {"<unk>", "<eos>", "a", "b", "c"}
-    (c,) = complete(saved, ["abca"], words=4)
+    (c,) = complete(saved, ["abca"], Decoding(words=4))
     assert c.completion == "bcab"  # characters joined without spaces
 
 

@@ -1,0 +1,34 @@
+"""The command line: parse arguments, call the library, print, map errors to exit codes.
+
+One module per family of commands (train / eval / export; complete / score), sharing the app
+and the error handling of rnncli.cli.common. Results go to stdout, everything else to stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from rnncli.cli import complete, train  # noqa: F401  (they register their commands)
+from rnncli.cli.common import app, silence_stdout
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    code: int | str | None = 0
+    try:
+        app()  # standalone: it ends in SystemExit
+    except SystemExit as e:
+        code = e.code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        code = 130
+    except BrokenPipeError:
+        silence_stdout()
+    try:
+        # what is still buffered: a reader that went away shows here, not at interpreter exit
+        # as "Exception ignored ... BrokenPipeError" and status 120
+        sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()
+    sys.exit(code)

@@ -1,0 +1,94 @@
+"""Drawing a completion's insides in the terminal: next-word bars, explanations, hidden states.
+
+Everything is drawn with characters, so it reads the same in a pipe, a log or with NO_COLOR;
+colour (only where the console allows it) adds the sign. Machines read `--json` instead.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.text import Text
+
+BAR = 24  # the widest bar, in characters
+EIGHTHS = " ▏▎▍▌▋▊▉"  # partial blocks: a bar's length in eighths of a character
+LEVELS = "▁▂▃▄▅▆▇█"  # a hidden unit's value, -1 (lowest) .. +1 (highest)
+HEAT_COLUMNS = 64  # hidden units drawn per row; more are averaged in groups
+
+
+def bar(fraction: float, width: int = BAR) -> str:
+    """A horizontal bar `fraction` (0..1) of `width` characters long, to an eighth."""
+    eighths = round(max(0.0, min(1.0, fraction)) * width * 8)
+    full, part = divmod(eighths, 8)
+    return ("█" * full + (EIGHTHS[part] if part else "")).ljust(width)
+
+
+def _label_width(words: list[str], most: int = 16) -> int:
+    return min(max((len(w) for w in words), default=1), most)
+
+
+def _label(word: str, width: int) -> str:
+    return (word if len(word) <= width else word[: width - 1] + "…").ljust(width)
+
+
+def next_words(console: Console, nexts: list[tuple[str, float]]) -> None:
+    """The likeliest next words, one per line: word, probability bar, probability."""
+    w = _label_width([x for x, _ in nexts])
+    for word, p in nexts:
+        line = Text(f"  {_label(word, w)} ")
+        line.append(bar(p), style="cyan")
+        line.append(f" {p:.3f}")
+        console.print(line, highlight=False, soft_wrap=True)
+
+
+def explanation(console: Console, c) -> None:
+    """Each prompt word's share in the first completed word: a signed bar (█ for, ░ against)
+    scaled to the largest share, the share itself, and the plain gradient's norm."""
+    rows = c.explain
+    target = c.tokens[0] if c.tokens else "<eos>"
+    console.print(f"why {target!r}: each word's share of log p({target}) (integrated gradient "
+                  "x input), and |gradient|", highlight=False, soft_wrap=True)
+    w = _label_width([a.word for a in rows])
+    top = max((abs(a.score) for a in rows), default=0.0) or 1.0
+    for a in rows:
+        line = Text(f"  {_label(a.word, w)} ")
+        if a.score >= 0:
+            line.append(bar(a.score / top), style="green")
+        else:
+            line.append(bar(-a.score / top).replace("█", "░"), style="red")
+        line.append(f" {a.score:+8.3f}  {a.grad_norm:.4f}")
+        console.print(line, highlight=False, soft_wrap=True)
+
+
+def _cells(h) -> list[float]:
+    """At most HEAT_COLUMNS values: the hidden units, averaged in groups if there are more."""
+    H = len(h)
+    if H <= HEAT_COLUMNS:
+        return [float(v) for v in h]
+    edges = [round(i * H / HEAT_COLUMNS) for i in range(HEAT_COLUMNS + 1)]
+    return [float(h[a:b].mean()) for a, b in zip(edges, edges[1:])]
+
+
+def _heat_style(v: float) -> str:
+    """Blue for negative, red for positive, brighter the larger."""
+    x = max(-1.0, min(1.0, v))
+    level = int(80 + 175 * abs(x))
+    return f"rgb({level},60,60)" if x >= 0 else f"rgb(60,90,{level})"
+
+
+def trace(console: Console, c) -> None:
+    """The top layer's hidden state after each prompt token, one row per token: the units as
+    a strip (▁ = -1 .. █ = +1), then |h| and the next word the model would guess there."""
+    rows = c.trace
+    H = len(rows[0].h)
+    shown = min(H, HEAT_COLUMNS)
+    grouped = f", in {shown} groups" if H > shown else ""
+    console.print(f"hidden state after each token ({H} units{grouped}; ▁ = -1 .. █ = +1), "
+                  "|h|, next-word guess", highlight=False, soft_wrap=True)
+    w = _label_width([s.token for s in rows])
+    for s in rows:
+        line = Text(f"  {_label(s.token, w)} ")
+        for v in _cells(s.h):
+            level = int((max(-1.0, min(1.0, v)) + 1) / 2 * (len(LEVELS) - 1) + 0.5)
+            line.append(LEVELS[level], style=_heat_style(v))
+        line.append(f" {s.norm:6.2f}  {s.guess} {s.prob:.2f}")
+        console.print(line, highlight=False, soft_wrap=True)

@@ -1,0 +1,152 @@
+"""The commands that make and inspect models: train, eval, export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rnncli.cli.common import JsonOpt, ModelOpt, app, load_model, stderr_console, user_errors
+
+# --- train --------------------------------------------------------------------------------
+
+@app.command()
+@user_errors
+def train(
+    config: Annotated[Path | None, typer.Argument(
+        help="YAML config. Default: the bundled demo (dishes and cuisines).",
+        show_default=False, readable=False)] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Override a config value: key.path=value (repeatable).",
+        show_default=False)] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Model folder to write (overrides `output`).",
+        show_default=False, readable=False)] = None,
+    resume: Annotated[Path | None, typer.Option(
+        "--resume", help="Go on from the checkpoint an interrupted run wrote (its config is "
+        "used; no CONFIG or --set).", show_default=False, readable=False)] = None,
+):
+    """Train a model from a YAML config and write its folder.
+
+    Progress goes to stderr; the model folder's path is printed on stdout. Ctrl-C (or SIGTERM)
+    finishes the current step, writes a resumable checkpoint beside the output folder
+    (OUTPUT.checkpoint) and exits 130 (143); `--resume` goes on from it, to the same weights.
+    """
+    import shutil
+    import signal
+
+    from rnncli import store
+    from rnncli.checkpoint import load_checkpoint
+    from rnncli.config import load_config
+    from rnncli.errors import ConfigError
+    from rnncli.report import ConsoleReporter
+    from rnncli.train import Diverged, Interrupted, StopFlag
+    from rnncli.train import train as run_training
+
+    checkpoint = None
+    if resume is not None:
+        if config is not None or set_:
+            raise ConfigError("--resume takes the config from the checkpoint: give no CONFIG "
+                              "or --set")
+        checkpoint = load_checkpoint(resume)
+        cfg = checkpoint.config
+        if out is not None:
+            cfg.output = str(out.resolve())
+    else:
+        cfg = load_config(config, set_ or [], str(out) if out is not None else None)
+    store.check_output(cfg.output)  # now, not after the training
+    ckpt_path = Path(cfg.output).with_name(Path(cfg.output).name + ".checkpoint")
+    console = stderr_console()
+    reporter = ConsoleReporter(console)
+    stop = StopFlag()
+    handlers = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        saved = run_training(cfg, reporter, stop=stop, checkpoint_path=ckpt_path,
+                             resume=checkpoint)
+    except Interrupted as e:
+        reporter.close()
+        console.print(f"{e}; resume with: rnncli train --resume {e.path}", highlight=False,
+                      soft_wrap=True)
+        raise typer.Exit(128 + e.signum) from None
+    except Diverged as e:
+        if e.saved is None:
+            raise
+        kept = store.save(e.saved, cfg.output)  # keep the best model so far
+        store.remember_last(kept)
+        raise Diverged(f"{e}; the best model so far is kept in {kept}", None) from None
+    finally:
+        reporter.close()
+        for s, h in handlers.items():
+            signal.signal(s, h)
+    path = store.save(saved, cfg.output)
+    store.remember_last(path)
+    if ckpt_path.exists():  # the run is complete: its checkpoint has served
+        shutil.rmtree(ckpt_path, ignore_errors=True)
+    best = min(saved.history, key=lambda r: r["valid_ppl"])
+    seconds = sum(r["seconds"] for r in saved.history)
+    console.print(f"best valid perplexity {best['valid_ppl']:.2f} (epoch {best['epoch']}), "
+                  f"trained in {seconds:.1f}s; model written to {path}", highlight=False,
+                  soft_wrap=True)
+    print(path, flush=True)
+
+
+# --- eval ---------------------------------------------------------------------------------
+
+@app.command("eval")
+@user_errors
+def eval_(
+    corpora: Annotated[list[Path], typer.Argument(help="Text files to score.",
+                                                  readable=False)],
+    model: ModelOpt = None,
+    json_out: JsonOpt = False,
+):
+    """Score text files: tokens, cross-entropy, perplexity, next-word accuracy.
+
+    Every target token counts, `<eos>` included (each line's end is predicted, and so is its first
+    word). Cross-entropy is in nats per token; perplexity is exp(cross-entropy); accuracy is how
+    often the target was the likeliest token (top-1) or among the five likeliest (top-5);
+    `<unk>` is the share of targets outside the vocabulary. The hidden state follows the policy
+    the model was trained with (reset after each line, or carried across lines).
+    """
+    import numpy as np
+
+    from rnncli.data import encode_lines, read_lines
+    from rnncli.evaluate import evaluate
+
+    saved = load_model(model)
+    d = saved.config.data
+    lines = [line for path in corpora for line in read_lines(path)]
+    ids = encode_lines(lines, saved.vocab, d.tokenizer, d.lowercase)
+    scores = evaluate(saved.model, np.asarray(ids), saved.vocab.eos, saved.vocab.unk,
+                      saved.config.train.reset_at_eos).to_dict()
+    if json_out:
+        print(json.dumps(scores))
+        return
+    print(f"tokens         {scores['tokens']:,}")
+    print(f"cross-entropy  {scores['cross_entropy']:.4f} nats/token")
+    print(f"perplexity     {scores['perplexity']:.2f}")
+    print(f"accuracy       {scores['accuracy']:.2%} top-1, {scores['top5_accuracy']:.2%} top-5")
+    print(f"<unk>          {scores['unk_rate']:.2%}")
+
+
+# --- export -------------------------------------------------------------------------------
+
+@app.command("export")
+@user_errors
+def export_(
+    model_dir: Annotated[Path, typer.Argument(help="Model folder to export.", readable=False)],
+    out: Annotated[Path, typer.Argument(help="File to write (.safetensors).", readable=False)],
+    fmt: Annotated[str, typer.Option("--format", help="Layout: torch.")] = "torch",
+):
+    """Write a model's weights for another framework.
+
+    --format torch: one safetensors file laid out like the state dict of PyTorch's
+    word_language_model (encoder.weight, rnn.weight_ih_l0, ..., decoder.weight, decoder.bias),
+    with the vocabulary in index order as a JSON list under the metadata key `vocab`.
+    """
+    from rnncli import store
+    from rnncli.export import export
+
+    print(export(store.load(model_dir), out, fmt), flush=True)

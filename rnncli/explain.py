@@ -1,0 +1,154 @@
+"""Looking inside: why the model predicted a word, and what its memory held along the way.
+
+Explaining. The prediction y after the prompt w_1 .. w_T is the model's log p(y | w_1 .. w_T).
+Backpropagating that one number through time, exactly as training backpropagates its loss
+(the same layers' backward passes and caches), gives its gradient with respect to every input
+x_t = W_emb[w_t]. Two measures per prompt word:
+
+    score      gradient x input, integrated (Sundararajan et al., 2017, "Axiomatic Attribution
+               for Deep Networks"): (x_t - b_t) . mean over a in (0, 1] of
+               d log p(y) / d x_t, taken at x_t = b_t + a (x_t - b_t) with the other words kept.
+               The baseline b_t is the word the model expected at t (the embeddings averaged
+               under its own prediction p(w_t | w_<t)), so the score is the evidence word t
+               brought that its context had not already given: by the fundamental theorem of
+               calculus it is log p(y) minus log p(y) with w_t replaced by that expected word.
+               A predictable word ("favourite" after "My") scores about 0; the dish that
+               decides the cuisine scores high.
+    grad_norm  || d log p(y) / d x_t || at the real prompt: how sensitive the prediction is to
+               word t right now. It usually fades the further back t is: the vanishing gradient
+               that the hidden state has to overcome.
+
+Plain gradient x input (the gradient at the real input only) is what this refines: once the
+model is sure (p(y) near 1), softmax and tanh saturate, the local gradient is nearly flat and
+ranks words by noise. Integrating along the path avoids that.
+
+Tracing. The top layer's hidden state h_t after each prompt token, its norm, and the token the
+model would predict from it: the memory, step by step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnncli import layers
+
+
+@dataclass
+class Attribution:
+    word: str
+    score: float  # gradient x input
+    grad_norm: float  # the gradient's L2 norm
+
+    def to_dict(self) -> dict:
+        return {"word": self.word, "score": self.score, "grad_norm": self.grad_norm}
+
+
+@dataclass
+class TraceStep:
+    token: str
+    norm: float  # ||h_t||
+    guess: str  # the likeliest next token from h_t
+    prob: float  # its probability
+    h: np.ndarray  # (H,) the top layer's hidden state after this token
+
+    def to_dict(self) -> dict:
+        return {"token": self.token, "norm": self.norm, "guess": self.guess, "prob": self.prob,
+                "h": [round(float(v), 4) for v in self.h]}
+
+
+PATH_STEPS = 16  # points on each word's path from its baseline (the midpoint rule)
+CELL_BUDGET = 1 << 16  # (step, row) cells per batch of paths: bounds the caches' memory
+
+
+def log_prob_gradients(model, x: np.ndarray, keep: np.ndarray,
+                       targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """log p(target_b | inputs of row b) and its gradient with respect to every input.
+
+    Args:
+        x: (T, B) embedded inputs, (T, B, E); keep: (T, B) 0 where the state starts afresh
+        targets: (B,) the token each row's prediction after step T is about
+    Returns:
+        logp: (B,) log p(target_b); dx: (T, B, E) d logp_b / d x[t, b]
+    """
+    T, B, _ = x.shape
+    keep_f = keep.astype(model.dtype)
+
+    # 1) forward through the layers, keeping the caches
+    h, caches = x, []
+    for k, st in enumerate(model.zero_state(B)):
+        h, _, cache = model.cell.forward(h, st, keep_f, model.layer(k))  # (T, B, H)
+        caches.append(cache)
+    logp = layers.log_softmax(model.logits(h[-1]))  # (B, V) after each row's last step
+
+    # 2) the gradient of log p(target): d/dlogits = onehot(target) - softmax(logits)
+    dlogits = -np.exp(logp)  # (B, V)
+    dlogits[np.arange(B), targets] += 1.0
+    dhs = np.zeros_like(h)  # (T, B, H) only the last step's output is differentiated
+    dhs[-1] = dlogits @ model.W_hy.T  # backprop through the output layer
+
+    # 3) back through time and down the layers to the inputs
+    for k in reversed(range(model.n_layers)):
+        dhs, _ = model.cell.backward(dhs, caches[k])  # (T, B, in) the layer's input gradient
+    return logp[np.arange(B), targets], dhs
+
+
+def expected_inputs(model, ids: np.ndarray, eos: int) -> np.ndarray:
+    """The embedding the model expects at each step of a prompt: W_emb averaged under
+    p(w_t | w_<t); for the first word, under p(first word of a line). ids (T,) -> (T, E)."""
+    W_emb = model.params["W_emb"]
+    keep = np.ones((len(ids), 1), dtype=bool)
+    keep[:2] = False  # <eos> read from h = 0, then the prompt starts afresh from h = 0
+    hs, _ = model.run(np.r_[eos, ids[:-1]][:, None], model.zero_state(1), keep)  # (T, 1, H)
+    q = np.exp(layers.log_softmax(model.logits(hs[:, 0])))  # (T, V) the next-word guesses
+    return q @ W_emb  # (T, E)
+
+
+def explain(model, ids: np.ndarray, target: int, eos: int,
+            itos: list[str]) -> list[Attribution]:
+    """Each prompt token's share in log p(target | prompt), ids (T,): integrated gradient x
+    input from its expected word, and the plain gradient's norm (see the module's docstring)."""
+    T = len(ids)
+    W_emb = model.params["W_emb"]
+    x = W_emb[ids]  # (T, E)
+    keep = np.ones(T, dtype=bool)
+    keep[0] = False  # the prompt starts from h = 0
+
+    # 1) the plain gradient at the prompt itself
+    _, dx = log_prob_gradients(model, x[:, None], keep[:, None], np.array([target]))
+    grad_norm = np.linalg.norm(dx[:, 0].astype(np.float64), axis=1)  # (T,)
+
+    # 2) each word's path from its expected word b_t to x_t, the other words kept:
+    #    row t * M + j has x_t replaced by b_t + a_j (x_t - b_t), a_j = (j + 1/2) / M
+    M = PATH_STEPS
+    base = expected_inputs(model, ids, eos).astype(x.dtype)  # (T, E)
+    delta = x - base  # (T, E)
+    alphas = ((np.arange(M) + 0.5) / M).astype(x.dtype)  # (M,)
+    paths = [(t, j) for t in range(T) for j in range(M)]
+    mean_grad = np.zeros_like(x, dtype=np.float64)  # (T, E) mean over the path of d/dx_t
+    rows_per_batch = max(1, CELL_BUDGET // T)
+    for i in range(0, len(paths), rows_per_batch):
+        batch = paths[i: i + rows_per_batch]
+        R = len(batch)
+        X = np.repeat(x[:, None], R, axis=1)  # (T, R, E)
+        for r, (t, j) in enumerate(batch):
+            X[t, r] = base[t] + alphas[j] * delta[t]
+        _, dX = log_prob_gradients(model, X, np.repeat(keep[:, None], R, axis=1),
+                                   np.full(R, target))
+        for r, (t, _) in enumerate(batch):
+            mean_grad[t] += dX[t, r] / M
+    score = (mean_grad * delta).sum(axis=1)  # (T,) integrated gradient x (input - baseline)
+    return [Attribution(itos[ids[t]], float(score[t]), float(grad_norm[t])) for t in range(T)]
+
+
+def trace(model, hs: np.ndarray, inputs: np.ndarray, itos: list[str]) -> list[list[TraceStep]]:
+    """Per prompt, per step: the top layer's h_t (hs: (T, B, H)), its norm and the next-token
+    guess it makes."""
+    T, B, H = hs.shape
+    logp = layers.log_softmax(model.logits(hs.reshape(T * B, H))).reshape(T, B, -1)
+    guess = logp.argmax(axis=2)  # (T, B)
+    norms = np.linalg.norm(hs, axis=2)  # (T, B)
+    return [[TraceStep(itos[inputs[t, b]], float(norms[t, b]), itos[guess[t, b]],
+                       float(np.exp(logp[t, b, guess[t, b]])), hs[t, b].copy())
+             for t in range(T)] for b in range(B)]
