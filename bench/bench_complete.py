@@ -3,7 +3,9 @@
 
 1) latency: one prompt, the whole process (Python start-up, imports, loading the model),
    wall-clock, median of --runs;
-2) throughput: --prompts prompts piped on stdin, one per line, the whole process; prompts/s.
+2) throughput: --prompts prompts piped on stdin, one per line, the whole process; prompts/s,
+   for each decoding strategy (greedy, sampling, beam search with 4 beams), completing one
+   word (the default) and completing to the end of the line (--until eos).
 
 The model is the bundled demo's, trained first into a temporary folder unless --model names one.
 Results go to stdout as a small table and to --out as JSON.
@@ -26,6 +28,14 @@ from resultfile import write_results
 
 REPO = Path(__file__).resolve().parents[1]
 SEED_PROMPT = "My favourite dish is sushi. So, my favourite cuisine is"
+MODES = {  # strategy: its arguments to `rnncli complete -`
+    "greedy": [],
+    "sampling": ["--sample", "--seed", "1"],
+    "beam 4": ["--beam", "4"],
+    "greedy, to eos": ["--until", "eos"],
+    "sampling, to eos": ["--until", "eos", "--sample", "--seed", "1"],
+    "beam 4, to eos": ["--until", "eos", "--beam", "4"],
+}
 
 
 def rnncli(*args, **kwargs):
@@ -61,26 +71,31 @@ def main(argv=None):
         prompts = [pool[i % len(pool)] for i in range(a.prompts)]
         stdin_text = "\n".join(prompts) + "\n"
 
-        latency, throughput = [], []
-        for _ in range(a.runs):  # alternate, so drifts of the machine touch both alike
+        latency = []
+        throughput: dict[str, list[float]] = {name: [] for name in MODES}
+        for _ in range(a.runs):  # alternate, so drifts of the machine touch all alike
             seconds, out = timed(["complete", SEED_PROMPT, "--model", model])
             assert out.strip() == "Japanese", out
             latency.append(seconds)
-            seconds, out = timed(["complete", "-", "--model", model], stdin_text)
-            assert len(out.splitlines()) == len(prompts)
-            throughput.append(len(prompts) / seconds)
+            for name, args in MODES.items():
+                seconds, out = timed(["complete", "-", "--model", model, *args], stdin_text)
+                assert len(out.splitlines()) == len(prompts)
+                throughput[name].append(len(prompts) / seconds)
 
     report = {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "cores": os.cpu_count(),
         "latency_s": {"median": statistics.median(latency), "runs": latency},
         "prompts": len(prompts),
-        "prompts_per_s": {"median": statistics.median(throughput), "runs": throughput},
+        "prompts_per_s": {name: {"args": " ".join(MODES[name]),
+                                 "median": statistics.median(runs), "runs": runs}
+                          for name, runs in throughput.items()},
     }
     print(f"one prompt, whole process: {report['latency_s']['median']:.3f} s wall (median of "
           f"{a.runs})")
-    print(f"{len(prompts):,} prompts on stdin: {report['prompts_per_s']['median']:,.0f} "
-          f"prompts/s (median of {a.runs})")
+    print(f"{len(prompts):,} prompts on stdin, whole process, prompts/s (median of {a.runs}):")
+    for name, r in report["prompts_per_s"].items():
+        print(f"  {name:<18} {r['median']:>8,.0f}   rnncli complete - {r['args']}".rstrip())
     write_results(report, "complete", a.out)
 
 

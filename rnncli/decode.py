@@ -146,7 +146,12 @@ class Stepper:
     `banned` tokens (<unk>) get -inf; `eos` ends a line; `stops` end it after being printed."""
 
     def __init__(self, model, eos: int, banned: list[int], stops: list[int]):
-        self.model, self.eos, self.banned, self.stops = model, eos, banned, set(stops)
+        self.model, self.eos, self.banned = model, eos, banned
+        self.stops = np.array(stops, dtype=np.int64)
+
+    def is_stop(self, ids: np.ndarray) -> np.ndarray:
+        """Whether each token ends a sentence (any shape of ids)."""
+        return np.isin(ids, self.stops)
 
     def logp(self, h: np.ndarray) -> np.ndarray:
         logp = log_softmax(self.model.logits(h))  # (N, V)
@@ -162,24 +167,26 @@ def generate(stepper: Stepper, h: np.ndarray, state: list, d: Decoding,
     """Greedy or sampled completions for a batch, from the top layer's h (B, H) and the state
     after each prompt."""
     B = h.shape[0]
-    out = [Hypothesis([], 0.0, False) for _ in range(B)]
+    rows = np.arange(B)
+    chosen = []  # (B,) token per step; -1 once a row is done
+    logprob = np.zeros(B)  # (B,)
     done = np.zeros(B, dtype=bool)
+    ended = np.zeros(B, dtype=bool)
     for _ in range(d.max_words):
         logp = stepper.logp(h)  # (B, V)
         choice = draw(sampling_logp(logp, d), rngs) if d.sample else logp.argmax(axis=1)
-        for b in np.flatnonzero(~done):
-            tok = int(choice[b])
-            out[b].logprob += float(logp[b, tok])
-            if tok == stepper.eos:
-                out[b].ended, done[b] = True, True
-                continue
-            out[b].ids.append(tok)
-            if d.until == "sentence" and tok in stepper.stops:
-                out[b].ended, done[b] = True, True
+        logprob += np.where(done, 0.0, logp[rows, choice])
+        eos = ~done & (choice == stepper.eos)
+        chosen.append(np.where(done | eos, -1, choice))
+        stop = ~done & stepper.is_stop(choice) if d.until == "sentence" else np.zeros_like(eos)
+        ended |= eos | stop
+        done |= eos | stop
         if done.all():
             break
         h, state = stepper.feed(choice, state)
-    return out
+    ids = np.stack(chosen, axis=1) if chosen else np.zeros((B, 0), dtype=np.int64)  # (B, S)
+    return [Hypothesis([int(i) for i in ids[b] if i >= 0], float(logprob[b]), bool(ended[b]))
+            for b in range(B)]
 
 
 def beam_search(stepper: Stepper, h: np.ndarray, state: list,
@@ -188,9 +195,9 @@ def beam_search(stepper: Stepper, h: np.ndarray, state: list,
 
     Each prompt keeps W beams (rows b*W .. b*W + W-1). At every step each beam is extended by
     every token and the W likeliest extensions (by total log-probability) are kept; one that
-    ends the line leaves the beam as a finished hypothesis, so the beam narrows. With W = 1
-    this is greedy decoding. Finished and unfinished hypotheses are ranked by log-probability
-    per token.
+    ends the line leaves the beam as a finished hypothesis. A prompt is done when W of its
+    hypotheses have finished (or at the word limit); with W = 1 this is greedy decoding.
+    Finished and unfinished hypotheses are ranked by log-probability per token.
     """
     W = d.beam
     B = h.shape[0]
@@ -199,42 +206,37 @@ def beam_search(stepper: Stepper, h: np.ndarray, state: list,
     state = [tuple(a[rows] for a in layer) for layer in state]
     scores = np.full((B, W), -np.inf)  # (B, W) each beam's total log-probability
     scores[:, 0] = 0.0  # one live beam to start with, not W copies of it
-    paths: list[list[list[int]]] = [[[] for _ in range(W)] for _ in range(B)]
+    paths = np.zeros((B, W, 0), dtype=np.int64)  # (B, W, steps) each beam's tokens
     finished: list[list[Hypothesis]] = [[] for _ in range(B)]
     for _ in range(d.max_words):
         logp = stepper.logp(h)  # (B*W, V)
         V = logp.shape[1]
         cand = (scores[:, :, None] + logp.reshape(B, W, V)).reshape(B, W * V)  # (B, W*V)
         top = np.argpartition(-cand, W - 1, axis=1)[:, :W]  # (B, W) the W best, unordered
-        top = np.take_along_axis(top, np.argsort(-np.take_along_axis(cand, top, axis=1),
-                                                 axis=1, kind="stable"), axis=1)
-        new_scores = np.full((B, W), -np.inf)
-        parent = np.zeros((B, W), dtype=np.int64)
-        token = np.full((B, W), stepper.eos, dtype=np.int64)
-        new_paths: list[list[list[int]]] = [[[] for _ in range(W)] for _ in range(B)]
-        for b in range(B):
-            for w, j in enumerate(top[b]):
-                s = cand[b, j]
-                if s == -np.inf:
-                    continue
-                p, tok = divmod(int(j), V)
-                if tok == stepper.eos:
-                    finished[b].append(Hypothesis(paths[b][p], float(s), True))
-                elif d.until == "sentence" and tok in stepper.stops:
-                    finished[b].append(Hypothesis(paths[b][p] + [tok], float(s), True))
-                else:
-                    new_scores[b, w], parent[b, w], token[b, w] = s, p, tok
-                    new_paths[b][w] = paths[b][p] + [tok]
-        scores, paths = new_scores, new_paths
+        best = np.take_along_axis(cand, top, axis=1)
+        order = np.argsort(-best, axis=1, kind="stable")
+        top, best = np.take_along_axis(top, order, axis=1), np.take_along_axis(best, order, 1)
+        parent, token = np.divmod(top, V)  # (B, W) the beam each extends, and by what
+        paths = np.concatenate([np.take_along_axis(paths, parent[:, :, None], axis=1),
+                                token[:, :, None]], axis=2)  # (B, W, steps + 1)
+        live = np.isfinite(best)
+        eos = live & (token == stepper.eos)
+        stop = live & stepper.is_stop(token) if d.until == "sentence" else np.zeros_like(eos)
+        for b, w in zip(*np.nonzero(eos | stop)):  # finished: they leave the beam
+            ids = paths[b, w] if stop[b, w] else paths[b, w, :-1]
+            finished[b].append(Hypothesis(ids.tolist(), float(best[b, w]), True))
+        full = np.array([len(f) >= W for f in finished])[:, None]  # (B, 1) W finished: done
+        scores = np.where(live & ~eos & ~stop & ~full, best, -np.inf)
         if np.isneginf(scores).all():
             break
-        rows = (np.arange(B)[:, None] * W + parent).reshape(-1)  # (B*W,) each beam's parent row
-        state = [tuple(a[rows] for a in layer) for layer in state]
-        h, state = stepper.feed(token.reshape(-1), state)
+        state_rows = (np.arange(B)[:, None] * W + parent).reshape(-1)  # (B*W,) parent rows
+        state = [tuple(a[state_rows] for a in layer) for layer in state]
+        h, state = stepper.feed(np.where(np.isfinite(scores), token, stepper.eos).reshape(-1),
+                                state)
     results = []
     for b in range(B):
-        alive = [Hypothesis(paths[b][w], float(scores[b, w]), False)
-                 for w in range(W) if scores[b, w] > -np.inf]
+        alive = [Hypothesis(paths[b, w].tolist(), float(scores[b, w]), False)
+                 for w in range(W) if np.isfinite(scores[b, w])]
         hyps = sorted(finished[b] + alive, key=lambda x: -x.score)
         results.append(hyps[:W])
     return results

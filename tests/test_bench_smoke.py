@@ -1,4 +1,4 @@
-"""The training benchmark runs end to end in its smoke mode (rnncli only, a few seconds)."""
+"""The benchmarks run end to end in small modes (rnncli only, seconds)."""
 
 import json
 import os
@@ -20,3 +20,15 @@ def test_bench_smoke(tmp_path):
     assert tiny["tokens_per_s"] > 0
     assert tiny["peak_rss_mb"] > 0
     assert report["summary"]["tiny"]["torch"] is None
+
+
+def test_bench_complete_reports_every_strategy(tmp_path, demo_model):
+    out = tmp_path / "c.json"
+    proc = subprocess.run([sys.executable, "bench/bench_complete.py", "--model", str(demo_model),
+                           "--prompts", "40", "--runs", "1", "--out", str(out)],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    rates = json.loads(out.read_text())["prompts_per_s"]
+    assert set(rates) >= {"greedy", "sampling", "beam 4"}
+    assert all(r["median"] > 0 for r in rates.values())
+    assert "beam 4" in proc.stdout and "prompts/s" in proc.stdout
