@@ -5,7 +5,10 @@
    wall-clock, median of --runs;
 2) throughput: --prompts prompts piped on stdin, one per line, the whole process; prompts/s,
    for each decoding strategy (greedy, sampling, beam search with 4 beams), completing one
-   word (the default) and completing to the end of the line (--until eos).
+   word (the default) and completing to the end of the line (--until eos);
+3) memory on a long stream: the peak resident memory of `rnncli complete -` answering
+   --prompts and 10 x --prompts prompts, streamed in and read out as it goes: it should not
+   grow with the length of the input.
 
 The model is the bundled demo's, trained first into a temporary folder unless --model names one.
 Results go to stdout as a small table and to --out as JSON.
@@ -21,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -47,6 +51,32 @@ def timed(args, stdin_text=None):
     start = time.perf_counter()
     proc = rnncli(*args, input=stdin_text, capture_output=True, text=True)
     return time.perf_counter() - start, proc.stdout
+
+
+def peak_rss_mb(args, prompts, repeat):
+    """Stream `prompts` `repeat` times into `rnncli complete -`, read its answers as they come,
+    and return its peak resident memory (MiB) and how many lines it answered."""
+    proc = subprocess.Popen([sys.executable, "-m", "rnncli", *map(str, args)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
+    answered = 0
+
+    def reader():
+        nonlocal answered
+        for _ in proc.stdout:
+            answered += 1
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    block = ("\n".join(prompts) + "\n").encode()
+    for _ in range(repeat):
+        proc.stdin.write(block)
+    proc.stdin.close()
+    thread.join()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode == 0
+    return usage.ru_maxrss / 1024, answered
 
 
 def main(argv=None):
@@ -82,6 +112,12 @@ def main(argv=None):
                 assert len(out.splitlines()) == len(prompts)
                 throughput[name].append(len(prompts) / seconds)
 
+        rss = {}
+        for repeat in (1, 10):
+            mb, answered = peak_rss_mb(["complete", "-", "--model", model], prompts, repeat)
+            assert answered == repeat * len(prompts)
+            rss[answered] = mb
+
     report = {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "cores": os.cpu_count(),
@@ -90,12 +126,15 @@ def main(argv=None):
         "prompts_per_s": {name: {"args": " ".join(MODES[name]),
                                  "median": statistics.median(runs), "runs": runs}
                           for name, runs in throughput.items()},
+        "peak_rss_mb_by_prompts": rss,
     }
     print(f"one prompt, whole process: {report['latency_s']['median']:.3f} s wall (median of "
           f"{a.runs})")
     print(f"{len(prompts):,} prompts on stdin, whole process, prompts/s (median of {a.runs}):")
     for name, r in report["prompts_per_s"].items():
         print(f"  {name:<18} {r['median']:>8,.0f}   rnncli complete - {r['args']}".rstrip())
+    print("peak memory of a stream, greedy: " + ", ".join(
+        f"{n:,} prompts {mb:.0f} MiB" for n, mb in rss.items()))
     write_results(report, "complete", a.out)
 
 

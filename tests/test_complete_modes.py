@@ -142,3 +142,24 @@ def test_a_terminal_with_no_prompt_starts_an_interactive_session(model, tmp_path
     assert proc.returncode == 0, err
     assert lines[0] == "tree" and lines[1].split()[0] == "tree" and len(lines) == 6
     assert b"> " in err and b"Ctrl-D" in err
+
+
+@pytest.mark.parametrize("mode", [[], ["--beam", "3"], ["--sample", "--seed", "2"]])
+def test_each_stdin_line_is_answered_before_the_next_arrives(model, tmp_path, mode):
+    """A pipeline that feeds prompts one at a time (a chat, `tail -f`) gets each answer at once:
+    the batches are what is already waiting, and each is flushed when ready."""
+    proc = subprocess.Popen([sys.executable, "-m", "rnncli", "complete", "-", "-m", str(model),
+                             "--json", *mode], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env={**os.environ,
+                                                         "XDG_STATE_HOME": str(tmp_path)})
+    try:
+        for prompt in ["a bird sang in the", "the dog", "the cat saw the"]:
+            proc.stdin.write(prompt.encode() + b"\n")
+            proc.stdin.flush()
+            ready = select.select([proc.stdout], [], [], 60)[0]
+            assert ready, "no answer while stdin stays open"
+            assert json.loads(proc.stdout.readline())["prompt"] == prompt
+        proc.stdin.close()
+        assert proc.wait(timeout=60) == 0 and proc.stdout.read() == b""
+    finally:
+        proc.kill()
