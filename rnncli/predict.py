@@ -38,6 +38,7 @@ class Completion:
     unknown: list[str] = field(default_factory=list)  # prompt tokens outside the vocabulary
     beams: list[dict] | None = None  # beam search: every beam, best first
     explain: list[why.Attribution] | None = None  # --explain: each prompt token's share
+    explained: str | None = None  # --explain: the token explained (the completion's first)
     trace: list[why.TraceStep] | None = None  # --trace: the hidden state at each prompt token
 
     def to_dict(self) -> dict:
@@ -47,6 +48,7 @@ class Completion:
         if self.beams is not None:
             out["beams"] = self.beams
         if self.explain is not None:
+            out["explained"] = self.explained
             out["explain"] = [a.to_dict() for a in self.explain]
         if self.trace is not None:
             out["trace"] = [s.to_dict() for s in self.trace]
@@ -70,6 +72,10 @@ def complete(saved: SavedModel, prompts: list[str], decoding: Decoding | None = 
     if next_k < 0:
         raise PromptError(f"--next must be 0 or more, got {next_k}")
     toks = split_texts(saved, prompts, "prompt")
+    if explain and max(map(len, toks), default=0) > EXPLAIN_MAX_TOKENS:
+        raise PromptError(f"--explain takes prompts of up to {EXPLAIN_MAX_TOKENS:,} tokens "
+                          f"(its cost grows with the square of the length); one has "
+                          f"{max(map(len, toks)):,}")
     rngs = prompt_rngs(d.seed, first, len(prompts)) if d.sample else None
     results: list[Completion | None] = [None] * len(prompts)
     for group in length_groups([len(t) for t in toks], PAD_BUDGET):
@@ -83,6 +89,7 @@ def complete(saved: SavedModel, prompts: list[str], decoding: Decoding | None = 
 
 PAD_BUDGET = 1 << 16  # at most this many (step, prompt) cells in one group's padded batch
 READ_CHUNK = 1024  # prompt steps read through the network per call (bounds the memory)
+EXPLAIN_MAX_TOKENS = 1000  # --explain runs 16 paths per token, each through the whole prompt
 
 
 def split_texts(saved: SavedModel, texts: list[str], what: str) -> list[list[str]]:
@@ -179,7 +186,7 @@ def _complete_group(saved: SavedModel, prompts: list[str], toks: list[list[str]]
             c.beams = [_beam_dict(x, vocab.itos, kind) for x in beams[b]]
         n = len(toks[b])
         if attributions is not None:
-            c.explain = attributions[b]
+            c.explain, c.explained = attributions[b], vocab.itos[targets[b]]
         if traces is not None:
             c.trace = traces[b][T - n:]
         results.append(c)

@@ -163,3 +163,12 @@ def test_each_stdin_line_is_answered_before_the_next_arrives(model, tmp_path, mo
         assert proc.wait(timeout=60) == 0 and proc.stdout.read() == b""
     finally:
         proc.kill()
+
+
+def test_explain_names_what_it_explains_and_refuses_huge_prompts(model):
+    zero = json.loads(run("complete", "a bird sang in the", "-m", model, "--words", "0",
+                          "--explain", "--json").stdout)
+    assert zero["completion"] == "" and zero["explained"] == "tree"  # the likeliest next word
+    huge = run("complete", "the cat " * 600, "-m", model, "--explain")
+    assert huge.exit_code == 1 and huge.stdout == ""
+    assert huge.stderr.startswith("Error: --explain takes prompts of up to 1,000 tokens")

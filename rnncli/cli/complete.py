@@ -100,7 +100,7 @@ def complete(
 
     if interactive:
         from rnncli.cli.interactive import session
-        session(saved, run)
+        session(saved, run, json_out=json_out)
         return
 
     def line(c) -> str:

@@ -7,8 +7,10 @@ Ctrl-C drops the line being typed; Ctrl-D (end of input) ends the session.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from rich.console import Console
 
@@ -42,6 +44,14 @@ def _readline_history():
     return save
 
 
+def _shown(path) -> str:
+    """A model folder as a person would name it: relative to the working directory if inside."""
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def _prompt_on_stderr(prompt: str) -> str:
     """input() when stdout is not a terminal: the prompt is not a result, so not on stdout."""
     sys.stderr.write(prompt)
@@ -50,16 +60,17 @@ def _prompt_on_stderr(prompt: str) -> str:
 
 
 def session(saved, run: Callable, read: Callable[[str], str] | None = None,
-            console: Console | None = None) -> int:
+            console: Console | None = None, json_out: bool = False) -> int:
     """Answer prompts until end of input: `run([prompt], n)` completes one (the n-th), `read`
-    reads a line (default: input() with readline). Returns how many prompts were answered."""
+    reads a line (default: input() with readline); `json_out` prints each answer as a JSON line
+    instead of the charts. Returns how many prompts were answered."""
     console = console or Console(highlight=False)
     save = None
     if read is None:
         save = _readline_history()
         read = input if sys.stdout.isatty() else _prompt_on_stderr
-    print(f"rnncli: model {saved.path}, vocabulary {len(saved.vocab):,}. Type a prompt and "
-          "press Enter; Ctrl-D ends.", file=sys.stderr)
+    print(f"rnncli: model {_shown(saved.path)}, vocabulary {len(saved.vocab):,}. Type a prompt "
+          "and press Enter; Ctrl-D ends.", file=sys.stderr)
     answered = 0
     try:
         while True:
@@ -82,6 +93,9 @@ def session(saved, run: Callable, read: Callable[[str], str] | None = None,
             if c.unknown:
                 print(f"warning: not in the vocabulary, read as <unk>: {', '.join(c.unknown)}",
                       file=sys.stderr)
+            if json_out:
+                print(json.dumps(c.to_dict(), ensure_ascii=False), flush=True)
+                continue
             console.print(c.completion or "(the line ends here)", style="green",
                           highlight=False, soft_wrap=True)
             render.next_words(console, c.next)

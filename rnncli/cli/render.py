@@ -44,18 +44,20 @@ def explanation(console: Console, c) -> None:
     """Each prompt word's share in the first completed word: a signed bar (█ for, ░ against)
     scaled to the largest share, the share itself, and the plain gradient's norm."""
     rows = c.explain
-    target = c.tokens[0] if c.tokens else "<eos>"
+    target = c.explained
     console.print(f"why {target!r}: each word's share of log p({target}) (integrated gradient "
                   "x input), and |gradient|", highlight=False, soft_wrap=True)
     w = _label_width([a.word for a in rows])
     top = max((abs(a.score) for a in rows), default=0.0) or 1.0
-    for a in rows:
+    shares = [f"{a.score:+.3f}" for a in rows]
+    sw = max(len(x) for x in shares)
+    for a, share in zip(rows, shares):
         line = Text(f"  {_label(a.word, w)} ")
         if a.score >= 0:
             line.append(bar(a.score / top), style="green")
         else:
             line.append(bar(-a.score / top).replace("█", "░"), style="red")
-        line.append(f" {a.score:+8.3f}  {a.grad_norm:.4f}")
+        line.append(f" {share:>{sw}}  {a.grad_norm:.4f}")
         console.print(line, highlight=False, soft_wrap=True)
 
 
