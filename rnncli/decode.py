@@ -62,8 +62,9 @@ class Decoding:
                                            ("--top-k", self.top_k != 0),
                                            ("--top-p", self.top_p != 1.0)) if on]
             if given:
-                raise PromptError(f"{', '.join(given)} shape(s) sampling: add --sample "
-                                  "(--next K lists the K likeliest next words)")
+                verb = "applies" if len(given) == 1 else "apply"
+                raise PromptError(f"{' and '.join(given)} {verb} only to sampling: add --sample"
+                                  " (--next K lists the K likeliest next words)")
 
     @property
     def max_words(self) -> int:

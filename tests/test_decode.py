@@ -166,8 +166,8 @@ def test_stopping_rules(saved):
 
 
 def test_decoding_options_are_checked():
-    with pytest.raises(PromptError, match="add --sample"):
-        Decoding(temperature=0.5)
+    with pytest.raises(PromptError, match="--temperature and --top-p apply only to sampling"):
+        Decoding(temperature=0.5, top_p=0.9)
     with pytest.raises(PromptError, match="--until must be one of eos, sentence"):
         Decoding(until="paragraph")
     assert Decoding().max_words == 1 and Decoding(until="eos").max_words == 100

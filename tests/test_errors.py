@@ -320,7 +320,7 @@ def test_model_folder_errors(work, unchanged, trained, command, kind, fragment):
     (["complete", "the cat", "--words", "-1"], "--words must be 0 or more"),
     (["complete", "the cat", "--next", "-3"], "--next must be 0 or more"),
     (["complete", "the cat", "--sample", "--top-k", "-3"], "--top-k must be 0 or more"),
-    (["complete", "the cat", "--top-k", "3"], "--top-k shape(s) sampling: add --sample"),
+    (["complete", "the cat", "--top-k", "3"], "--top-k applies only to sampling: add --sample"),
     (["complete", "the cat", "--sample", "--top-p", "0"], "--top-p must be in (0, 1]"),
     (["complete", "the cat", "--sample", "--top-p", "1.5"], "--top-p must be in (0, 1]"),
     (["complete", "the cat", "--sample", "-t", "0"], "--temperature must be > 0"),
