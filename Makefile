@@ -4,6 +4,7 @@
 # Benchmark (bench/bench_train.py; set RNNCLI_TORCH_PYTHON to compare with PyTorch):
 #   make bench        rnncli vs the reference trainer in ../shared/bench, all configs;
 #                     then complete's latency and stdin throughput with the demo model,
+#                     how often --explain names the demo's dish,
 #                     then reading a 100-million-token corpus (tokens/s, peak memory)
 #   make bench-smoke  a few seconds, rnncli only
 PYTHON ?= python3
@@ -32,6 +33,7 @@ test: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) bench/bench_train.py $(BENCH_ARGS)
 	$(PY) bench/bench_complete.py
+	$(PY) bench/demo_explain.py
 	$(PY) bench/bench_load.py
 
 bench-smoke: $(VENV)/.installed

@@ -70,6 +70,26 @@ def test_the_score_is_the_change_from_the_expected_word():
         assert row.word == str(ids[t]) and row.grad_norm > 0
 
 
+def test_the_drop_is_log_p_against_its_average_over_the_models_guesses():
+    """An independent oracle: every replacement run on its own, averaged by hand."""
+    model = RNNLM.init(9, 6, 8, seed=4, dtype=np.float64, init=0.6, cell="gru")
+    ids = np.array([4, 2, 7, 5])
+    target, eos = 3, 1
+    q = why.expected_words(model, ids, eos)
+    assert np.allclose(q.sum(axis=1), 1)
+    keep = np.ones((len(ids), 1), dtype=bool)
+    keep[0] = False
+
+    def log_p_of(seq):
+        hs, _ = model.run(np.array(seq)[:, None], model.zero_state(1), keep)
+        return float(log_softmax(model.logits(hs[-1]))[0, target])
+
+    drop = why.replacement_drop(model, ids, target, q)
+    for t in range(len(ids)):  # 9 words < 20 guesses: every word is a replacement
+        p = sum(q[t, w] * np.exp(log_p_of([*ids[:t], w, *ids[t + 1:]])) for w in range(9))
+        assert drop[t] == pytest.approx(log_p_of(ids) - np.log(p), abs=1e-9)
+
+
 def test_explain_finds_the_dish_behind_the_cuisine(demo_model):
     """The demo's lesson: "sushi", seven tokens back, is what makes the model say Japanese."""
     result = CliRunner().invoke(app, ["complete", SEED_PROMPT, "--explain", "--json",
@@ -80,14 +100,16 @@ def test_explain_finds_the_dish_behind_the_cuisine(demo_model):
     words = [a["word"] for a in answer["explain"]]
     assert words == ["My", "favourite", "dish", "is", "sushi", ".", "So", ",", "my",
                      "favourite", "cuisine", "is"]  # in prompt order
-    best = max(answer["explain"], key=lambda a: a["score"])
-    assert best["word"] == "sushi"
+    assert answer["explained"] == "Japanese"
+    assert max(answer["explain"], key=lambda a: a["score"])["word"] == "sushi"
+    assert max(answer["explain"], key=lambda a: a["drop"])["word"] == "sushi"
     plain = CliRunner().invoke(app, ["complete", SEED_PROMPT, "--explain", "-m",
                                      str(demo_model)])
     lines = plain.stdout.splitlines()
     assert lines[0] == "Japanese" and lines[1].startswith("why 'Japanese'")
-    assert len(lines) == 2 + len(words)
-    bars = {line.split()[0]: line.count("█") for line in lines[2:]}
+    assert lines[2].split() == ["share", "drop", "|grad|"]
+    assert len(lines) == 3 + len(words)
+    bars = {line.split()[0]: line.count("█") for line in lines[3:]}
     assert max(bars, key=bars.get) == "sushi"  # the longest bar
     assert "\x1b[" not in plain.stdout  # no colour into a pipe
 

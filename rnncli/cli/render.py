@@ -40,24 +40,38 @@ def next_words(console: Console, nexts: list[tuple[str, float]]) -> None:
         console.print(line, highlight=False, soft_wrap=True)
 
 
+def _signed_bar(value: float, top: float, width: int) -> Text:
+    """█ for a positive value, ░ for a negative one, scaled so that `top` fills `width`."""
+    if value >= 0:
+        return Text(bar(value / top, width), style="green")
+    return Text(bar(-value / top, width).replace("█", "░"), style="red")
+
+
 def explanation(console: Console, c) -> None:
-    """Each prompt word's share in the first completed word: a signed bar (█ for, ░ against)
-    scaled to the largest share, the share itself, and the plain gradient's norm."""
+    """Each prompt word's part in the explained word, by two measures side by side, each a
+    signed bar (█ for, ░ against) scaled to its largest value, with the value: the share
+    (integrated gradient x input) and the drop (log p lost if the word is replaced); then the
+    plain gradient's norm."""
     rows = c.explain
-    target = c.explained
-    console.print(f"why {target!r}: each word's share of log p({target}) (integrated gradient "
-                  "x input), and |gradient|", highlight=False, soft_wrap=True)
+    console.print(f"why {c.explained!r}: share = integrated gradient x input of "
+                  f"log p({c.explained}); drop = log p lost if the word is replaced",
+                  highlight=False, soft_wrap=True)
     w = _label_width([a.word for a in rows])
-    top = max((abs(a.score) for a in rows), default=0.0) or 1.0
-    shares = [f"{a.score:+.3f}" for a in rows]
-    sw = max(len(x) for x in shares)
-    for a, share in zip(rows, shares):
+    half = BAR // 2
+    columns = []
+    for values in ([a.score for a in rows], [a.drop for a in rows]):
+        texts = [f"{v:+.3f}" for v in values]
+        top = max((abs(v) for v in values), default=0.0) or 1.0
+        columns.append((values, texts, max(len(t) for t in texts), top))
+    (_, _, sw, _), (_, _, dw, _) = columns
+    console.print(f"  {'':{w}} {'share':<{half + 1 + sw}}  {'drop':<{half + 1 + dw}}  |grad|",
+                  highlight=False, soft_wrap=True)
+    for i, a in enumerate(rows):
         line = Text(f"  {_label(a.word, w)} ")
-        if a.score >= 0:
-            line.append(bar(a.score / top), style="green")
-        else:
-            line.append(bar(-a.score / top).replace("█", "░"), style="red")
-        line.append(f" {share:>{sw}}  {a.grad_norm:.4f}")
+        for values, texts, tw, top in columns:
+            line.append(_signed_bar(values[i], top, half))
+            line.append(f" {texts[i]:>{tw}}  ")
+        line.append(f"{a.grad_norm:.4f}")
         console.print(line, highlight=False, soft_wrap=True)
 
 
