@@ -47,8 +47,8 @@ class Decoding:
             raise PromptError(f"--words must be 0 or more, got {self.words}")
         if self.until is not None and self.until not in UNTIL:
             raise PromptError(f"--until must be one of {', '.join(UNTIL)}, got {self.until!r}")
-        if not self.temperature > 0:
-            raise PromptError(f"--temperature must be > 0, got {self.temperature}")
+        if not 0 < self.temperature < float("inf"):
+            raise PromptError(f"--temperature must be > 0 and finite, got {self.temperature}")
         if self.top_k < 0:
             raise PromptError(f"--top-k must be 0 or more, got {self.top_k}")
         if not 0 < self.top_p <= 1:

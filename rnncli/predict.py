@@ -8,7 +8,7 @@ beam search) is rnncli.decode's business; why the model chose them, rnncli.expla
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -89,6 +89,7 @@ def complete(saved: SavedModel, prompts: list[str], decoding: Decoding | None = 
 
 PAD_BUDGET = 1 << 16  # at most this many (step, prompt) cells in one group's padded batch
 READ_CHUNK = 1024  # prompt steps read through the network per call (bounds the memory)
+BEAM_CELLS = 1 << 23  # beam search scores at most this many (prompt, beam, word) candidates
 EXPLAIN_MAX_TOKENS = 1000  # --explain runs 16 paths per token, each through the whole prompt
 
 
@@ -160,7 +161,13 @@ def _complete_group(saved: SavedModel, prompts: list[str], toks: list[list[str]]
     stepper = Stepper(model, vocab.eos, banned, stops)
     beams: list[list[Hypothesis]] | None = None
     if d.beam:
-        beams = beam_search(stepper, h, state, d)
+        d = replace(d, beam=min(d.beam, len(vocab)))  # more beams than words: no more to find
+        rows = max(1, BEAM_CELLS // (d.beam * len(vocab)))  # prompts whose (W, V) fit at once
+        beams = []
+        for i in range(0, B, rows):
+            part = slice(i, i + rows)
+            beams += beam_search(stepper, h[part], [tuple(a[part] for a in layer)
+                                                    for layer in state], d)
         best = [bs[0] for bs in beams]
     else:
         best = generate(stepper, h, state, d, rngs)

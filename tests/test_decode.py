@@ -171,3 +171,20 @@ def test_decoding_options_are_checked():
     with pytest.raises(PromptError, match="--until must be one of eos, sentence"):
         Decoding(until="paragraph")
     assert Decoding().max_words == 1 and Decoding(until="eos").max_words == 100
+
+
+def test_beam_search_in_slices_and_beyond_the_vocabulary(saved, monkeypatch):
+    """Beams of many prompts are searched in slices that bound the (prompt, beam, word) scores;
+    the slices change nothing, and more beams than words are as many as there are words."""
+    import rnncli.predict
+
+    d = Decoding(until="eos", beam=3)
+    whole = complete(saved, PROMPTS * 4, d)
+    monkeypatch.setattr(rnncli.predict, "BEAM_CELLS", 1)  # one prompt at a time
+    sliced = complete(saved, PROMPTS * 4, d)
+    assert [[b["completion"] for b in c.beams] for c in sliced] == \
+        [[b["completion"] for b in c.beams] for c in whole]
+    assert [b["logprob"] for c in sliced for b in c.beams] == \
+        pytest.approx([b["logprob"] for c in whole for b in c.beams], abs=1e-5)  # BLAS order
+    (wide,) = complete(saved, ["the dog"], Decoding(words=2, beam=10_000))
+    assert 1 <= len(wide.beams) <= len(saved.vocab)
