@@ -74,7 +74,7 @@ def log_prob_gradients(model, x: np.ndarray, keep: np.ndarray,
     """log p(target_b | inputs of row b) and its gradient with respect to every input.
 
     Args:
-        x: (T, B) embedded inputs, (T, B, E); keep: (T, B) 0 where the state starts afresh
+        x: (T, B, E) the embedded inputs; keep: (T, B) 0 where the state starts afresh
         targets: (B,) the token each row's prediction after step T is about
     Returns:
         logp: (B,) log p(target_b); dx: (T, B, E) d logp_b / d x[t, b]

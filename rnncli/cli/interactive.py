@@ -15,6 +15,7 @@ from pathlib import Path
 from rich.console import Console
 
 from rnncli.cli import render
+from rnncli.cli.pipes import some
 from rnncli.errors import PromptError
 
 HISTORY_LINES = 1000
@@ -91,7 +92,7 @@ def session(saved, run: Callable, read: Callable[[str], str] | None = None,
                 continue
             answered += 1
             if c.unknown:
-                print(f"warning: not in the vocabulary, read as <unk>: {', '.join(c.unknown)}",
+                print(f"warning: not in the vocabulary, read as <unk>: {some(c.unknown)}",
                       file=sys.stderr)
             if json_out:
                 print(json.dumps(c.to_dict(), ensure_ascii=False), flush=True)
