@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnncli import layers
 from rnncli.lstm import sigmoid
 
 GATES = 3
@@ -73,11 +74,9 @@ def gru_forward(x, state0, keep, W_xh, W_hh, b_xh, b_hh):
     Returns:
         hs: (T, B, H), the last state (h_T,), and the cache for gru_backward
     """
-    T, B, In = x.shape
+    T, B, _ = x.shape
     H = W_hh.shape[0]
-    xw = x.reshape(T * B, In) @ W_xh  # (T*B, 3H) every step's input share in one product
-    xw += b_xh
-    xw = xw.reshape(T, B, GATES * H)
+    xw = layers.input_share(x, W_xh, b_xh)  # (T, B, 3H) every step's input share at once
     gates = np.empty((T, B, GATES * H), dtype=x.dtype)
     hw_n = np.empty((T, B, H), dtype=x.dtype)
     hs = np.empty((T, B, H), dtype=x.dtype)

@@ -94,6 +94,18 @@ def rnn_step_backward(dh: np.ndarray, dtanh: np.ndarray, W_hh: np.ndarray,
     return dz, dh_prev
 
 
+def input_share(x: np.ndarray, W_xh: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """x_t @ W_xh + b for every step of a window in one product: (T, B, In) -> (T, B, G).
+
+    The input does not depend on the recurrence, so this leaves only h_{t-1} @ W_hh to the
+    step-by-step loop (in every cell: G = H, 4H or 3H gate pre-activations).
+    """
+    T, B, In = x.shape
+    xw = x.reshape(T * B, In) @ W_xh  # (T*B, G)
+    xw += b
+    return xw.reshape(T, B, -1)
+
+
 def rnn_forward(x: np.ndarray, h0: np.ndarray, keep: np.ndarray | None, W_xh: np.ndarray,
                 W_hh: np.ndarray, b_h: np.ndarray) -> tuple[np.ndarray, tuple]:
     """The recurrence over a whole window.
@@ -109,9 +121,7 @@ def rnn_forward(x: np.ndarray, h0: np.ndarray, keep: np.ndarray | None, W_xh: np
     """
     T, B, E = x.shape
     H = W_hh.shape[0]
-    xw = x.reshape(T * B, E) @ W_xh  # every step's input share in one product
-    xw += b_h
-    xw = xw.reshape(T, B, H)
+    xw = input_share(x, W_xh, b_h)  # (T, B, H)
     hs = np.empty((T, B, H), dtype=x.dtype)
     h_prevs = np.empty((T, B, H), dtype=x.dtype)  # h_{t-1} as step t saw it
     h = h0

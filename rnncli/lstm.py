@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnncli import layers
+
 GATES = 4
 
 
@@ -101,11 +103,9 @@ def lstm_forward(x, state0, keep, W_xh, W_hh, b_h):
     Returns:
         hs: (T, B, H), the last state (h_T, c_T), and the cache for lstm_backward
     """
-    T, B, In = x.shape
+    T, B, _ = x.shape
     H = W_hh.shape[0]
-    xw = x.reshape(T * B, In) @ W_xh  # (T*B, 4H) every step's input share in one product
-    xw += b_h
-    xw = xw.reshape(T, B, GATES * H)
+    xw = layers.input_share(x, W_xh, b_h)  # (T, B, 4H) every step's input share at once
     gates = np.empty((T, B, GATES * H), dtype=x.dtype)
     hs = np.empty((T, B, H), dtype=x.dtype)
     cs = np.empty((T, B, H), dtype=x.dtype)
