@@ -119,7 +119,7 @@ def rnn_forward(x: np.ndarray, h0: np.ndarray, keep: np.ndarray | None, W_xh: np
     Returns:
         hs: (T, B, H) the hidden states h_1..h_T, and the cache for rnn_backward
     """
-    T, B, E = x.shape
+    T, B, _ = x.shape
     H = W_hh.shape[0]
     xw = input_share(x, W_xh, b_h)  # (T, B, H)
     hs = np.empty((T, B, H), dtype=x.dtype)
