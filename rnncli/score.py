@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rnncli.data import windows
 from rnncli.layers import log_softmax
 from rnncli.predict import length_groups, split_texts
 from rnncli.store import SavedModel
@@ -46,11 +47,10 @@ def score(saved: SavedModel, sentences: list[str]) -> list[Score]:
         ids = np.full((T + 1, len(group)), vocab.eos, dtype=np.int64)  # <eos> w_1 .. w_n <eos>
         for b, i in enumerate(group):
             ids[1: len(toks[i]) + 1, b] = vocab.encode(toks[i])
-        inputs, targets = ids[:-1], ids[1:]
-        keep = (inputs != vocab.eos) if saved.config.train.reset_at_eos else None
-        if keep is not None:
-            keep = np.vstack([np.zeros((1, len(group)), bool), keep[:-1]])  # h_{t-1} after x_{t-1}
-        hs, _ = model.run(inputs, model.zero_state(len(group)), keep)  # (T, B, H)
+        (win,) = windows(ids, T, vocab.eos)  # one window: inputs, targets, the token before
+        targets = win.targets
+        keep = (win.prev != vocab.eos) if saved.config.train.reset_at_eos else None
+        hs, _ = model.run(win.inputs, model.zero_state(len(group)), keep)  # (T, B, H)
         logp = log_softmax(model.logits(hs.reshape(-1, model.H))).reshape(T, len(group), -1)
         for b, i in enumerate(group):
             n = len(toks[i]) + 1  # the words and the closing <eos>
