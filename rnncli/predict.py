@@ -151,9 +151,12 @@ def _complete_group(saved: SavedModel, prompts: list[str], toks: list[list[str]]
             tops.append(hs)
     h = hs[-1]  # (B, H) the top layer's h after each prompt's last word
 
-    # 2) the next-token distribution after each prompt
-    logp = log_softmax(model.logits(h))  # (B, V)
-    nexts = [_top_k(row, next_k, vocab.itos) for row in logp]
+    # 2) the likeliest next tokens after each prompt, when asked for (the output layer is the
+    #    costly part with a large vocabulary: decoding computes it again with <unk> banned)
+    nexts: list[list[tuple[str, float]]] = [[] for _ in range(B)]
+    if next_k:
+        logp = log_softmax(model.logits(h))  # (B, V)
+        nexts = [_top_k(row, next_k, vocab.itos) for row in logp]
 
     # 3) the completion
     banned = [] if d.allow_unk else [vocab.unk]
@@ -175,8 +178,10 @@ def _complete_group(saved: SavedModel, prompts: list[str], toks: list[list[str]]
     # 4) why: the first completed token, traced back to the prompt's tokens
     attributions = None
     if explain:
-        targets = [hyp.ids[0] if hyp.ids else vocab.eos if hyp.ended else
-                   _likeliest(logp[b], banned) for b, hyp in enumerate(best)]
+        # with --words 0 nothing was chosen: explain the likeliest next token
+        chosen = stepper.logp(h).argmax(axis=1) if d.max_words == 0 else None  # (B,)
+        targets = [hyp.ids[0] if hyp.ids else vocab.eos if hyp.ended else int(chosen[b])
+                   for b, hyp in enumerate(best)]
         attributions = [why.explain(model, inputs[T - len(toks[b]):, b], targets[b], vocab.eos,
                                     vocab.itos) for b in range(B)]
     traces = None
@@ -198,12 +203,6 @@ def _complete_group(saved: SavedModel, prompts: list[str], toks: list[list[str]]
             c.trace = traces[b][T - n:]
         results.append(c)
     return results
-
-
-def _likeliest(logp: np.ndarray, banned: list[int]) -> int:
-    logp = logp.copy()
-    logp[banned] = -np.inf
-    return int(logp.argmax())
 
 
 def _beam_dict(hyp: Hypothesis, itos: list[str], kind: str) -> dict:
