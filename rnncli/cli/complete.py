@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from rnncli.cli.common import JsonOpt, ModelOpt, app, load_model, user_errors
-from rnncli.cli.pipes import answer_each, from_stdin, some
+from rnncli.cli.pipes import answer_each, from_stdin, warn_unknown
 
 
 class Until(str, Enum):
@@ -104,9 +104,7 @@ def complete(
         return
 
     def line(c) -> str:
-        if c.unknown:
-            print(f"warning: not in the vocabulary, read as <unk>: {some(c.unknown)}",
-                  file=sys.stderr)
+        warn_unknown(c.unknown)
         if json_out:
             return json.dumps(c.to_dict(), ensure_ascii=False)
         return plain(c, next_k)
@@ -129,10 +127,7 @@ def plain(c, next_k: int) -> str:
 
     console = Console(highlight=False)
     with console.capture() as charts:
-        if c.explain is not None:
-            render.explanation(console, c)
-        if c.trace is not None:
-            render.trace(console, c)
+        render.insides(console, c)
     return text + "\n" + charts.get().rstrip("\n")
 
 

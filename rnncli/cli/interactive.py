@@ -15,7 +15,7 @@ from pathlib import Path
 from rich.console import Console
 
 from rnncli.cli import render
-from rnncli.cli.pipes import some
+from rnncli.cli.pipes import warn_unknown
 from rnncli.errors import PromptError
 
 HISTORY_LINES = 1000
@@ -91,19 +91,14 @@ def session(saved, run: Callable, read: Callable[[str], str] | None = None,
                 print(f"Error: {e}", file=sys.stderr)
                 continue
             answered += 1
-            if c.unknown:
-                print(f"warning: not in the vocabulary, read as <unk>: {some(c.unknown)}",
-                      file=sys.stderr)
+            warn_unknown(c.unknown)
             if json_out:
                 print(json.dumps(c.to_dict(), ensure_ascii=False), flush=True)
                 continue
             console.print(c.completion or "(the line ends here)", style="green",
                           highlight=False, soft_wrap=True)
             render.next_words(console, c.next)
-            if c.explain is not None:
-                render.explanation(console, c)
-            if c.trace is not None:
-                render.trace(console, c)
+            render.insides(console, c)
     finally:
         if save is not None:
             save()

@@ -64,6 +64,12 @@ def some(words: list[str], most: int = 10) -> str:
     return ", ".join(distinct[:most]) + more
 
 
+def warn_unknown(words: list[str]) -> None:
+    """The stderr warning for prompt words outside the vocabulary (none: nothing)."""
+    if words:
+        print(f"warning: not in the vocabulary, read as <unk>: {some(words)}", file=sys.stderr)
+
+
 def from_stdin(args: list[str] | None, what: str) -> bool:
     """Whether the texts come from stdin: `-`, or no argument with stdin piped (a PromptError
     for no argument on a terminal)."""

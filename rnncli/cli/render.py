@@ -108,3 +108,11 @@ def trace(console: Console, c) -> None:
             line.append(LEVELS[level], style=_heat_style(v))
         line.append(f" {s.norm:6.2f}  {s.guess} {s.prob:.2f}")
         console.print(line, highlight=False, soft_wrap=True)
+
+
+def insides(console: Console, c) -> None:
+    """The charts a completion carries: its explanation and its trace, when asked for."""
+    if c.explain is not None:
+        explanation(console, c)
+    if c.trace is not None:
+        trace(console, c)
