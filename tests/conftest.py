@@ -16,24 +16,41 @@ def _private_state(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
 
 
+TINY_TEXT = "\n".join(["the cat sat on the mat .", "the dog sat on the log .",
+                       "a bird sang in the tree .", "the cat saw the bird ."] * 6) + "\n"
+TINY_CONFIG = ("data:\n  train: tiny.txt\n  valid_fraction: 0\n"
+               "model:\n  embedding: 16\n  hidden: 32\n"
+               "train:\n  epochs: 3\n  batch_size: 4\n  bptt: 8\n  lr: 0.5\n"
+               "output: model\n")
+
+
 @pytest.fixture
 def tiny_corpus(tmp_path):
-    lines = ["the cat sat on the mat .", "the dog sat on the log .",
-             "a bird sang in the tree .", "the cat saw the bird ."] * 6
     path = tmp_path / "tiny.txt"
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text(TINY_TEXT)
     return path
 
 
 @pytest.fixture
 def tiny_config(tmp_path, tiny_corpus):
     path = tmp_path / "tiny.yaml"
-    path.write_text(
-        f"data:\n  train: {tiny_corpus.name}\n  valid_fraction: 0\n"
-        "model:\n  embedding: 16\n  hidden: 32\n"
-        "train:\n  epochs: 3\n  batch_size: 4\n  bptt: 8\n  lr: 0.5\n"
-        "output: model\n")
+    path.write_text(TINY_CONFIG)
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """The tiny corpus learned well (40 epochs), trained once per test run: a model folder.
+    Shared: tests read it, never change it."""
+    from rnncli import store
+    from rnncli.config import load_config
+    from rnncli.train import train
+
+    folder = tmp_path_factory.mktemp("tiny")
+    (folder / "tiny.txt").write_text(TINY_TEXT)
+    (folder / "tiny.yaml").write_text(TINY_CONFIG)
+    config = load_config(folder / "tiny.yaml", ["train.epochs=40"])
+    return store.save(train(config), folder / "model")
 
 
 @pytest.fixture(scope="session")

@@ -6,23 +6,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
-from rnncli.cli import app
+from clirun import run
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_PROMPT = "My favourite dish is sushi. So, my favourite cuisine is"
 
 
-def run(*args, input=None):
-    return CliRunner().invoke(app, [str(a) for a in args], input=input)
-
-
 @pytest.fixture
-def model(tiny_config, tmp_path):
-    result = run("train", tiny_config, "--set", "train.epochs=40", "--out", tmp_path / "m")
-    assert result.exit_code == 0, result.stderr
-    return Path(result.stdout.strip())
+def model(tiny_model):
+    return tiny_model
 
 
 def test_train_complete_eval(tiny_config, tmp_path):

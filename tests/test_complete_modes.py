@@ -9,10 +9,9 @@ import sys
 import time
 
 import pytest
+from clirun import run
 from rich.console import Console
-from typer.testing import CliRunner
 
-from rnncli.cli import app
 from rnncli.cli.interactive import session
 from rnncli.decode import Decoding
 from rnncli.predict import complete
@@ -20,8 +19,6 @@ from rnncli.predict import complete
 PROMPTS = ["the cat sat on the", "a bird", "the dog"]
 
 
-def run(*args, input=None, env=None):
-    return CliRunner().invoke(app, [str(a) for a in args], input=input, env=env)
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,11 @@ import threading
 from pathlib import Path
 
 import pytest
+from clirun import run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 from rnncli import store
-from rnncli.cli import app
 from rnncli.config import load_config
 from rnncli.errors import ConfigError
 from rnncli.train import train
@@ -26,8 +25,6 @@ TINY = "data: {{train: {corpus}, valid_fraction: 0}}\n" \
        "output: out\n"
 
 
-def run(*args, input=None):
-    return CliRunner().invoke(app, [str(a) for a in args], input=input)
 
 
 def snapshot(*roots: Path) -> dict[str, tuple]:

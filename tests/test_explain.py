@@ -4,10 +4,9 @@ import json
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+from clirun import run
 
 from rnncli import explain as why
-from rnncli.cli import app
 from rnncli.layers import log_softmax
 from rnncli.model import RNNLM
 from rnncli.predict import complete
@@ -92,8 +91,7 @@ def test_the_drop_is_log_p_against_its_average_over_the_models_guesses():
 
 def test_explain_finds_the_dish_behind_the_cuisine(demo_model):
     """The demo's lesson: "sushi", seven tokens back, is what makes the model say Japanese."""
-    result = CliRunner().invoke(app, ["complete", SEED_PROMPT, "--explain", "--json",
-                                      "-m", str(demo_model)])
+    result = run("complete", SEED_PROMPT, "--explain", "--json", "-m", demo_model)
     assert result.exit_code == 0, result.stderr
     answer = json.loads(result.stdout)
     assert answer["completion"] == "Japanese"
@@ -103,8 +101,7 @@ def test_explain_finds_the_dish_behind_the_cuisine(demo_model):
     assert answer["explained"] == "Japanese"
     assert max(answer["explain"], key=lambda a: a["score"])["word"] == "sushi"
     assert max(answer["explain"], key=lambda a: a["drop"])["word"] == "sushi"
-    plain = CliRunner().invoke(app, ["complete", SEED_PROMPT, "--explain", "-m",
-                                     str(demo_model)])
+    plain = run("complete", SEED_PROMPT, "--explain", "-m", demo_model)
     lines = plain.stdout.splitlines()
     assert lines[0] == "Japanese" and lines[1].startswith("why 'Japanese'")
     assert lines[2].split() == ["share", "drop", "|grad|"]
@@ -130,12 +127,12 @@ def test_trace_shows_the_hidden_state_at_every_prompt_token(tiny_config, tmp_pat
     assert c.trace[-1].guess == c.tokens[0]  # the last guess is the (greedy) completion
 
     path = store.save(saved, tmp_path / "m")
-    result = CliRunner().invoke(app, ["complete", prompt, "--trace", "--json", "-m", str(path)])
+    result = run("complete", prompt, "--trace", "--json", "-m", path)
     rows = json.loads(result.stdout)["trace"]
     assert [r["token"] for r in rows] == prompt.split()
     assert all(len(r["h"]) == saved.model.H and set(r) == {"token", "norm", "guess", "prob", "h"}
                for r in rows)
-    plain = CliRunner().invoke(app, ["complete", prompt, "--trace", "-m", str(path)])
+    plain = run("complete", prompt, "--trace", "-m", path)
     lines = plain.stdout.splitlines()
     assert len(lines) == 2 + len(rows) and lines[0] == c.completion
     assert all(line.split()[0] == r["token"] and line.split()[-2] == r["guess"]

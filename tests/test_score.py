@@ -5,23 +5,16 @@ import math
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+from clirun import run
 
 from rnncli import store
-from rnncli.cli import app
 from rnncli.evaluate import evaluate
 from rnncli.score import score
 
 
-def run(*args, input=None):
-    return CliRunner().invoke(app, [str(a) for a in args], input=input)
-
-
 @pytest.fixture
-def model(tiny_config, tmp_path):
-    result = run("train", tiny_config, "--set", "train.epochs=40", "--out", tmp_path / "m")
-    assert result.exit_code == 0, result.stderr
-    return store.load(tmp_path / "m")
+def model(tiny_model):
+    return store.load(tiny_model)
 
 
 def test_a_sentence_scores_as_eval_scores_its_line(model):
