@@ -191,7 +191,7 @@ def load(path: str | Path) -> SavedModel:
         if tensors[name].shape != shape:
             raise ModelError(f"{path / WEIGHTS}: {name} has shape {tensors[name].shape}, "
                              f"the config and vocabulary need {shape}")
-    params = {n: tensors[n].astype(np.float32) for n in expected}
+    params = {n: tensors[n].astype(np.float32, copy=False) for n in expected}  # own, writable
     history = meta.get("history") or []
     model = RNNLM.from_config(config.model, len(vocab), params=params)
     return SavedModel(model, vocab, config, history, path.resolve())
