@@ -8,8 +8,8 @@
                                  windows done), lr, best perplexity, history, the epoch's running
                                  loss, the dropout generator's state, and the training ids' digest
 
-Written like a model folder: under a temporary name, fsynced, renamed into place. A run resumed
-from a checkpoint ends with the same weights, bit for bit, as one never interrupted.
+Written like a model folder: under a temporary name, fsynced, renamed into place (rnncli.atomic).
+A run resumed from a checkpoint ends with the same weights, bit for bit, as one never interrupted.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from rnncli import atomic
 from rnncli.config import Config, config_from_dict
 from rnncli.errors import ConfigError, ModelError
 from rnncli.vocab import Vocab
@@ -65,8 +66,6 @@ def ids_digest(ids: np.ndarray) -> str:
 def save_checkpoint(path: str | Path, ck: Checkpoint) -> Path:
     from safetensors.numpy import save as save_bytes
 
-    from rnncli.store import write_folder
-
     tensors = {f"param/{n}": a for n, a in ck.params.items()}
     tensors.update({f"best/{n}": a for n, a in (ck.best or {}).items()})
     tensors.update({f"momentum/{n}": a for n, a in ck.momentum.items()})
@@ -86,7 +85,11 @@ def save_checkpoint(path: str | Path, ck: Checkpoint) -> Path:
     }
     files = {TENSORS: save_bytes(tensors),
              META: (json.dumps(meta, indent=1) + "\n").encode("utf-8")}
-    return write_folder(Path(path), files, kind="checkpoint")
+    path = Path(path).resolve()
+    try:
+        return atomic.write_folder(path, files)
+    except OSError as e:
+        raise ModelError(f"{path}: cannot write the checkpoint: {e.strerror or e}") from None
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:

@@ -14,33 +14,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnncli.configfile import (
-    _build,
-    _check_key,
-    _check_keys,
-    _check_path,
-    _kind,
-    _leaf_paths,
-    _parse_scalar,
-    _read_yaml,
-    _resolve_paths,
-    _set,
-)
+from rnncli.configfile import Schema, check_path, kind
 from rnncli.errors import ConfigError
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
 
 TOKENIZERS = ("word", "char")
 CELLS = ("rnn", "lstm", "gru")
-
-
+PATH = {"path": True}  # field metadata: a path, resolved against the folder of whoever gave it
 
 
 @dataclass
 class DataConfig:
     # corpus file(s); the default is the bundled demo's
-    train: list[str] = field(default_factory=lambda: [str(DEMO_DIR / "cuisine.txt")])
-    valid: str | None = None  # validation file; None -> hold out valid_fraction of the lines
+    train: list[str] = field(default_factory=lambda: [str(DEMO_DIR / "cuisine.txt")],
+                             metadata=PATH)
+    # validation file; None -> hold out valid_fraction of the lines
+    valid: str | None = field(default=None, metadata=PATH)
     valid_fraction: float = 0.1  # share of lines held out when valid is None
     tokenizer: str = "word"  # word | char
     lowercase: bool = False  # fold case before building the vocabulary
@@ -82,10 +72,13 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
-    output: str = "runs/cuisine"  # the model folder `train` writes
+    output: str = field(default="runs/cuisine", metadata=PATH)  # the model folder `train` writes
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+SCHEMA = Schema(Config)  # the keys, sections and paths that YAML files and --set may give
 
 
 def load_config(path: str | Path | None = None, overrides: typing.Sequence[str] = (),
@@ -103,28 +96,12 @@ def load_config(path: str | Path | None = None, overrides: typing.Sequence[str] 
     sources: dict[str, str] = {}  # key path -> where its value came from
     if path is not None:
         path = Path(path)
-        raw = _read_yaml(path)
-        base = path.resolve().parent
-        _check_keys(raw, str(path))
-        for key in _leaf_paths(raw):
-            sources[key] = str(path)
-        _resolve_paths(raw, base, only=sources)
+        raw, sources = SCHEMA.read_file(path)
     default_source = str(path) if path is not None else "defaults"
-
     for item in overrides:
-        key, sep, text = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ConfigError(f"--set {item!r}: expected key.path=value")
-        _check_key(key, "--set")
-        value = _parse_scalar(text)
-        if isinstance(value, dict):  # `--set model={hidden: 8}`: its keys are checked too
-            _check_keys(value, "--set", key)
-        _set(raw, key, value)
-        sources[key] = "--set"
-        _resolve_paths(raw, Path.cwd(), only={key: "--set"})
+        SCHEMA.override(raw, sources, item, "--set")
     if out is not None:
-        _check_path(out, "--out", "output")
+        check_path(out, "--out", "output")
         raw["output"] = str(Path(out).resolve())
         sources["output"] = "--out"
 
@@ -132,7 +109,7 @@ def load_config(path: str | Path | None = None, overrides: typing.Sequence[str] 
         raw.setdefault("output", str(Path.cwd() / Config.output))
     elif "output" not in raw:
         raw["output"] = str(Path.cwd() / "runs" / path.stem)
-    config = _build(Config, raw, "", sources, default_source)
+    config = SCHEMA.build(raw, sources, default_source)
     validate(config, sources, default_source)
     return config
 
@@ -207,8 +184,8 @@ def checkpoint_interval(every: int | str) -> tuple[int | None, float | None]:
 def config_from_dict(raw: dict[str, Any], source: str = "model.json") -> Config:
     """Rebuild a Config saved with `Config.to_dict` (as in a model folder)."""
     if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: expected a mapping of sections, got {_kind(raw)}")
-    _check_keys(raw, source)
-    config = _build(Config, raw, "", {}, source)
+        raise ConfigError(f"{source}: expected a mapping of sections, got {kind(raw)}")
+    SCHEMA.check_keys(raw, source)
+    config = SCHEMA.build(raw, {}, source)
     validate(config, {}, source)
     return config

@@ -1,8 +1,10 @@
 """Reading config values: YAML files and `--set key.path=value` strings, their keys checked
-against the dataclass schema of rnncli.config (with the closest key suggested), their values
-checked against the fields' types, their paths resolved against whoever gave them.
+against a schema of dataclasses (with the closest key suggested), their values checked against
+the fields' types, their paths resolved against whoever gave them.
 
-Every problem is a ConfigError that names the source and the key path.
+Nothing here knows the schema: a `Schema` is given the root dataclass and reads the sections and
+the path-valued fields off the dataclasses (rnncli.config holds the schema itself). Every problem
+is a ConfigError that names the source and the key path.
 """
 
 from __future__ import annotations
@@ -19,10 +21,6 @@ from typing import Any
 from rnncli.errors import ConfigError
 
 _FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
-
-# Keys whose values are paths: resolved against the folder of whoever gave them.
-PATH_KEYS = ("data.train", "data.valid", "output")
-
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     import yaml  # here, not at the top: `complete` and `eval` never read YAML
@@ -46,7 +44,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if raw is None:
         raise ConfigError(f"{path}: the file is empty")
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of sections, got {_kind(raw)}")
+        raise ConfigError(f"{path}: expected a mapping of sections, got {kind(raw)}")
     return raw
 
 
@@ -74,64 +72,111 @@ def _parse_scalar(text: str) -> Any:
         return text
 
 
-def _kind(value: Any) -> str:
+def kind(value: Any) -> str:
     return "nothing (null)" if value is None else type(value).__name__
 
 
-def _field_types(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+class Schema:
+    """A tree of dataclasses read as config keys: every field's key path (`model.hidden`), the
+    sections (fields whose type is a dataclass, read from nested mappings) and the paths
+    (fields whose metadata says `{"path": True}`, resolved against whoever gave them).
 
+    Args:
+        root: the dataclass at the top of the tree; every field needs a default.
+    """
 
-def _valid_keys(cls: type | None = None, prefix: str = "") -> list[str]:
-    if cls is None:
-        from rnncli.config import Config  # the schema's root; imported here: it imports us
-        cls = Config
-    keys = []
-    for name, tp in _field_types(cls).items():
-        key = prefix + name
-        keys.append(key)
-        if dataclasses.is_dataclass(tp):
-            keys.extend(_valid_keys(tp, key + "."))
-    return keys
+    def __init__(self, root: type):
+        self.root = root
+        self.types: dict[str, Any] = {}  # key path -> the field's annotation, depth first
+        self.paths: list[str] = []  # key paths of the path-valued fields
+        self._walk(root, "")
 
+    def _walk(self, cls: type, prefix: str) -> None:
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            key = prefix + f.name
+            self.types[key] = hints[f.name]
+            if f.metadata.get("path"):
+                self.paths.append(key)
+            if dataclasses.is_dataclass(hints[f.name]):
+                self._walk(hints[f.name], key + ".")
 
-def _check_key(key: str, source: str) -> None:
-    valid = _valid_keys()
-    if key in valid:
-        return
-    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise ConfigError(f"{source}: unknown key {key!r}{hint}")
+    def is_section(self, key: str) -> bool:
+        return dataclasses.is_dataclass(self.types.get(key))
 
+    def check_key(self, key: str, source: str) -> None:
+        """Refuse a key path the schema does not have, naming the closest one it has."""
+        valid = list(self.types)
+        if key in valid:
+            return
+        close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(f"{source}: unknown key {key!r}{hint}")
 
-def _check_keys(raw: dict[Any, Any], source: str, prefix: str = "") -> None:
-    """Refuse any key the schema does not have, at any depth of the mapping `raw` (whose own
-    key path is `prefix`): `modle:`, `model: {hiden: 8}`, `"model.hidden": 8`."""
-    from rnncli.config import Config  # imported here: config imports this module
+    def check_keys(self, raw: dict[Any, Any], source: str, prefix: str = "") -> None:
+        """Refuse any key the schema does not have, at any depth of the mapping `raw` (whose
+        own key path is `prefix`): `modle:`, `model: {hiden: 8}`, `"model.hidden": 8`."""
+        for name, value in raw.items():
+            key = f"{prefix}.{name}" if prefix else str(name)
+            if not isinstance(name, str) or "." in name or key not in self.types:
+                self.check_key(key, source)  # names the key and a close match
+                raise ConfigError(f"{source}: unknown key {key!r}")  # `"model.hidden":`
+            if isinstance(value, dict) and self.is_section(key):
+                self.check_keys(value, source, key)
 
-    cls: Any = Config
-    for name in filter(None, prefix.split(".")):
-        cls = _field_types(cls)[name]
-    fields = _field_types(cls) if dataclasses.is_dataclass(cls) else {}
-    for name, value in raw.items():
-        key = f"{prefix}.{name}" if prefix else str(name)
-        if not isinstance(name, str) or name not in fields:
-            _check_key(key, source)  # names the key and a close match
-            raise ConfigError(f"{source}: unknown key {key!r}")  # `"model.hidden":` in a file
-        if isinstance(value, dict) and dataclasses.is_dataclass(fields[name]):
-            _check_keys(value, source, key)
+    def leaf_paths(self, raw: dict[str, Any], prefix: str = "") -> list[str]:
+        """Key paths of a nested mapping; a mapping under a section key is descended into."""
+        paths = []
+        for name, value in raw.items():
+            key = f"{prefix}{name}"
+            if isinstance(value, dict) and self.is_section(key):
+                paths.extend(self.leaf_paths(value, key + "."))
+            else:
+                paths.append(key)
+        return paths
 
+    def resolve_paths(self, raw: dict[str, Any], base: Path, only: dict[str, str]) -> None:
+        """Make the path-valued keys named in `only` (key -> source) absolute, against `base`."""
+        for key in self.paths:
+            if key not in only:
+                continue
+            source = only[key]
+            value = _get(raw, key)
+            if isinstance(value, str):
+                _set(raw, key, _resolve(value, base, source, key))
+            elif isinstance(value, list):
+                _set(raw, key, [_resolve(v, base, source, key) if isinstance(v, str) else v
+                                for v in value])
 
-def _leaf_paths(raw: dict[str, Any], prefix: str = "") -> list[str]:
-    """Key paths of a nested mapping; a mapping under a section key is descended into."""
-    paths = []
-    for name, value in raw.items():
-        key = f"{prefix}{name}"
-        if isinstance(value, dict) and key in ("data", "model", "train"):
-            paths.extend(_leaf_paths(value, key + "."))
-        else:
-            paths.append(key)
-    return paths
+    def read_file(self, path: Path) -> tuple[dict[str, Any], dict[str, str]]:
+        """A YAML file's values, their keys checked and their paths resolved against the
+        file's folder, and where each came from (key path -> the file)."""
+        raw = _read_yaml(path)
+        self.check_keys(raw, str(path))
+        sources = {key: str(path) for key in self.leaf_paths(raw)}
+        self.resolve_paths(raw, path.resolve().parent, only=sources)
+        return raw, sources
+
+    def override(self, raw: dict[str, Any], sources: dict[str, str], item: str,
+                 source: str = "--set") -> None:
+        """Apply one `key.path=value` (the value read as a YAML scalar) to `raw`; a path is
+        resolved against the working directory."""
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"{source} {item!r}: expected key.path=value")
+        self.check_key(key, source)
+        value = _parse_scalar(text)
+        if isinstance(value, dict):  # `--set model={hidden: 8}`: its keys are checked too
+            self.check_keys(value, source, key)
+        _set(raw, key, value)
+        sources[key] = source
+        self.resolve_paths(raw, Path.cwd(), only={key: source})
+
+    def build(self, raw: Any, sources: dict[str, str], default_source: str) -> Any:
+        """An instance of the root dataclass from `raw`, every value checked against its
+        field's type (`sources` and `default_source` name where a bad one came from)."""
+        return _build(self.root, raw, "", sources, default_source)
 
 
 def _set(raw: dict[str, Any], key: str, value: Any) -> None:
@@ -155,26 +200,13 @@ def _get(raw: dict[str, Any], key: str) -> Any:
     return node
 
 
-def _resolve_paths(raw: dict[str, Any], base: Path, only: dict[str, str]) -> None:
-    for key in PATH_KEYS:
-        if key not in only:
-            continue
-        source = only[key]
-        value = _get(raw, key)
-        if isinstance(value, str):
-            _set(raw, key, _resolve(value, base, source, key))
-        elif isinstance(value, list):
-            _set(raw, key, [_resolve(v, base, source, key) if isinstance(v, str) else v
-                            for v in value])
-
-
-def _check_path(value: str, source: str, key: str) -> None:
+def check_path(value: str, source: str, key: str) -> None:
     if "\0" in str(value):
         raise ConfigError(f"{source}: {key}: a path cannot contain a NUL character")
 
 
 def _resolve(value: str, base: Path, source: str, key: str) -> str:
-    _check_path(value, source, key)
+    check_path(value, source, key)
     # os.path's expanduser leaves `~nosuchuser/x` as it is; pathlib's raises RuntimeError
     return str(base / os.path.expanduser(value))
 
@@ -183,9 +215,9 @@ def _build(cls: type, raw: Any, prefix: str, sources: dict[str, str], default_so
     if not isinstance(raw, dict):
         source = sources.get(prefix.rstrip("."), default_source)
         raise ConfigError(f"{source}: {prefix.rstrip('.')}: expected a mapping, "
-                          f"got {_kind(raw)}")
+                          f"got {kind(raw)}")
     kwargs = {}
-    for name, tp in _field_types(cls).items():
+    for name, tp in typing.get_type_hints(cls).items():
         if name not in raw:
             continue
         key = prefix + name

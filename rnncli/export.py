@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnncli import atomic
 from rnncli.errors import ModelError
 from rnncli.model import RNNLM, layer_name
 from rnncli.store import SavedModel
@@ -67,7 +68,7 @@ def from_torch(state: dict[str, np.ndarray], cell: str, n_layers: int,
 def export(saved: SavedModel, out: str | Path, fmt: str = "torch") -> Path:
     """Write a single safetensors file for another framework; the vocabulary, in index order,
     goes into the file's metadata under `vocab` (a JSON list), the model's shape under `rnncli`."""
-    from safetensors.numpy import save_file
+    from safetensors.numpy import save
 
     if fmt not in FORMATS:
         raise ModelError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
@@ -79,12 +80,8 @@ def export(saved: SavedModel, out: str | Path, fmt: str = "torch") -> Path:
                               "layers": m.layers, "tie_weights": m.tie_weights,
                               "reset_at_eos": saved.config.train.reset_at_eos}),
     }
-    tmp = out.with_name(f".{out.name}.tmp")
+    data = save(to_torch(saved.model), metadata=metadata)
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        save_file(to_torch(saved.model), str(tmp), metadata=metadata)
-        tmp.replace(out)
+        return atomic.write_file(out, data)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise ModelError(f"{out}: cannot write: {e.strerror or e}") from None
-    return out

@@ -9,10 +9,9 @@ weights file that fails its checksum can be told apart: truncated (shorter than 
 swapped (saved with another model.json) or corrupted (anything else). model.json files from
 before the checksum was recorded still load, unchecked.
 
-A folder is written under a temporary name beside its destination and renamed into place, so it
-is either complete or absent; a failed write leaves an existing model at the destination as it
-was. The last folder `train` wrote is remembered in
-$XDG_STATE_HOME/rnncli/last-model (~/.local/state/rnncli/last-model by default).
+A folder is written under a temporary name beside its destination and renamed into place
+(rnncli.atomic), so it is either complete or absent; a failed write leaves an existing model at
+the destination as it was.
 """
 
 from __future__ import annotations
@@ -20,14 +19,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from rnncli import atomic
 from rnncli.config import Config, config_from_dict
 from rnncli.errors import ConfigError, ModelError
 from rnncli.model import RNNLM, param_shapes
@@ -99,49 +97,10 @@ def save(saved: SavedModel, path: str | Path) -> Path:
                        "bytes": len(weights)}
     # 2) both files, each fsynced, 3) into place (putting an old model back if that fails)
     meta_bytes = (json.dumps(meta, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
-    return write_folder(path, {WEIGHTS: weights, META: meta_bytes}, kind="model folder")
-
-
-def _replace(tmp: Path, path: Path) -> None:
-    """Rename the finished folder `tmp` to `path`, moving an old model aside and then away."""
-    if not path.exists():
-        tmp.rename(path)
-        return
-    old = tmp.with_name(tmp.name.removesuffix(".tmp") + ".old")
-    path.rename(old)
     try:
-        tmp.rename(path)
-    except OSError:
-        old.rename(path)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def write_folder(path: Path, files: dict[str, bytes], kind: str = "folder") -> Path:
-    """Write `files` (name -> bytes) as the folder `path`, atomically: a temporary folder
-    beside it, each file fsynced, then renamed into place over any old one."""
-    path = Path(path).resolve()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+        return atomic.write_folder(path, {WEIGHTS: weights, META: meta_bytes})
     except OSError as e:
-        raise ModelError(f"{path}: cannot write the {kind}: {e.strerror or e}") from None
-    try:
-        for name, data in files.items():
-            _write_file(tmp / name, data)
-        _fsync(tmp)
-        _replace(tmp, path)
-    except OSError as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise ModelError(f"{path}: cannot write the {kind}: {e.strerror or e}") from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    try:
-        _fsync(path.parent)  # make the rename itself durable; the folder is complete either way
-    except OSError:
-        pass
-    return path
+        raise ModelError(f"{path}: cannot write the model folder: {e.strerror or e}") from None
 
 
 def load(path: str | Path) -> SavedModel:
@@ -257,59 +216,3 @@ def _meta_digest(meta: dict[str, Any]) -> str:
     # the round trip above gives what a later load sees (tuples as lists, keys as strings)
     text = json.dumps(rest, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _write_file(file: Path, data: bytes) -> None:
-    """Create `file` with `data`, looping over short writes, and fsync it."""
-    fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync(file: Path) -> None:
-    fd = os.open(file, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-# --- the last model `train` wrote ---------------------------------------------------------
-
-def state_dir() -> Path:
-    """Where rnncli keeps what it remembers between runs: $XDG_STATE_HOME/rnncli."""
-    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(state) / "rnncli"
-
-
-def _pointer() -> Path:
-    return state_dir() / "last-model"
-
-
-def remember_last(path: Path) -> None:
-    pointer = _pointer()
-    try:
-        pointer.parent.mkdir(parents=True, exist_ok=True)
-        tmp = pointer.with_suffix(".tmp")
-        tmp.write_text(str(Path(path).resolve()) + "\n", encoding="utf-8")
-        tmp.replace(pointer)
-    except OSError:
-        pass  # remembering is a convenience; the model itself is safely written
-
-
-def last_model() -> Path:
-    """The folder the last `rnncli train` wrote, or a ModelError saying there is none."""
-    pointer = _pointer()
-    try:
-        text = pointer.read_text(encoding="utf-8").strip()
-    except OSError:
-        text = ""
-    if not text:
-        raise ModelError("no model given and none trained yet: run `rnncli train` or pass "
-                         "--model DIR")
-    return Path(text)

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from rnncli import store
+from rnncli import state, store
 from rnncli.config import load_config
 from rnncli.decode import Decoding
 from rnncli.errors import ModelError
@@ -103,7 +103,7 @@ def test_unknown_format_version_is_refused(trained, tmp_path):
 
 def test_last_model_is_remembered(trained, tmp_path):
     with pytest.raises(ModelError, match="none trained yet"):
-        store.last_model()
+        state.last_model()
     path = store.save(trained, tmp_path / "model")
-    store.remember_last(path)
-    assert store.last_model() == path
+    state.remember_last(path)
+    assert state.last_model() == path

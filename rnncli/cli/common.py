@@ -64,4 +64,5 @@ def stderr_console():
 
 def load_model(model: Path | None):
     from rnncli import store
-    return store.load(model if model is not None else store.last_model())
+    from rnncli.state import last_model
+    return store.load(model if model is not None else last_model())

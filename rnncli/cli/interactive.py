@@ -27,7 +27,7 @@ def _readline_history():
         import readline
     except ImportError:  # not every Python has it: the session works without history
         return None
-    from rnncli.store import state_dir
+    from rnncli.state import state_dir
 
     path = state_dir() / "history"
     try:

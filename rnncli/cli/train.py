@@ -39,9 +39,10 @@ def train(
 
     from rnncli import store
     from rnncli.checkpoint import load_checkpoint
+    from rnncli.cli.report import ConsoleReporter
     from rnncli.config import load_config
     from rnncli.errors import ConfigError
-    from rnncli.report import ConsoleReporter
+    from rnncli.state import remember_last
     from rnncli.train import Diverged, Interrupted, StopFlag
     from rnncli.train import train as run_training
 
@@ -74,14 +75,14 @@ def train(
         if e.saved is None:
             raise
         kept = store.save(e.saved, cfg.output)  # keep the best model so far
-        store.remember_last(kept)
+        remember_last(kept)
         raise Diverged(f"{e}; the best model so far is kept in {kept}", None) from None
     finally:
         reporter.close()
         for s, h in handlers.items():
             signal.signal(s, h)
     path = store.save(saved, cfg.output)
-    store.remember_last(path)
+    remember_last(path)
     if ckpt_path.exists():  # the run is complete: its checkpoint has served
         shutil.rmtree(ckpt_path, ignore_errors=True)
     best = min(saved.history, key=lambda r: r["valid_ppl"])
