@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnncli.errors import PromptError
+from rnncli.errors import OptionError
 from rnncli.layers import log_softmax
 
 UNTIL = ("eos", "sentence")
@@ -44,27 +44,26 @@ class Decoding:
 
     def __post_init__(self):
         if self.words is not None and self.words < 0:
-            raise PromptError(f"--words must be 0 or more, got {self.words}")
+            raise OptionError(("words",), "must be 0 or more", self.words)
         if self.until is not None and self.until not in UNTIL:
-            raise PromptError(f"--until must be one of {', '.join(UNTIL)}, got {self.until!r}")
+            raise OptionError(("until",), f"must be one of {', '.join(UNTIL)}", self.until)
         if not 0 < self.temperature < float("inf"):
-            raise PromptError(f"--temperature must be > 0 and finite, got {self.temperature}")
+            raise OptionError(("temperature",), "must be > 0 and finite", self.temperature)
         if self.top_k < 0:
-            raise PromptError(f"--top-k must be 0 or more, got {self.top_k}")
+            raise OptionError(("top_k",), "must be 0 or more", self.top_k)
         if not 0 < self.top_p <= 1:
-            raise PromptError(f"--top-p must be in (0, 1], got {self.top_p}")
+            raise OptionError(("top_p",), "must be in (0, 1]", self.top_p)
         if self.beam < 0:
-            raise PromptError(f"--beam must be 1 or more, got {self.beam}")
+            raise OptionError(("beam",), "must be 1 or more", self.beam)
         if self.beam and self.sample:
-            raise PromptError("--beam and --sample are two strategies: choose one")
+            raise OptionError(("beam", "sample"), "are two strategies: choose one")
         if not self.sample:
-            given = [name for name, on in (("--temperature", self.temperature != 1.0),
-                                           ("--top-k", self.top_k != 0),
-                                           ("--top-p", self.top_p != 1.0)) if on]
+            given = tuple(name for name, on in (("temperature", self.temperature != 1.0),
+                                                ("top_k", self.top_k != 0),
+                                                ("top_p", self.top_p != 1.0)) if on)
             if given:
                 verb = "applies" if len(given) == 1 else "apply"
-                raise PromptError(f"{' and '.join(given)} {verb} only to sampling: add --sample"
-                                  " (--next K lists the K likeliest next words)")
+                raise OptionError(given, f"{verb} only to sampling", needs="sample")
 
     @property
     def max_words(self) -> int:

@@ -23,3 +23,30 @@ class ModelError(RnncliError):
 
 class PromptError(RnncliError):
     """A prompt or completion option that cannot be answered."""
+
+
+class OptionError(PromptError):
+    """Completion options that cannot be used, in the library's own names (the fields of
+    rnncli.decode.Decoding, the keyword arguments of rnncli.predict.complete); the command line
+    words it with its flags.
+
+    Attributes:
+        options: the options at fault, e.g. ("top_k",) or ("beam", "sample")
+        rule: what is wrong, e.g. "must be 0 or more", "are two strategies: choose one"
+        value: the value given to the one option at fault (None: not part of the message)
+        needs: the option the others only work with, e.g. "sample" (None: none)
+    """
+
+    def __init__(self, options: tuple[str, ...], rule: str, value: object = None,
+                 needs: str | None = None):
+        self.options, self.rule, self.value, self.needs = tuple(options), rule, value, needs
+        super().__init__(self.worded(lambda name: name))
+
+    def worded(self, name) -> str:
+        """The message with each option called `name(option)`."""
+        text = f"{' and '.join(map(name, self.options))} {self.rule}"
+        if self.value is not None:
+            text += f", got {self.value!r}"
+        if self.needs is not None:
+            text += f": add {name(self.needs)}"
+        return text

@@ -22,7 +22,7 @@ from rnncli.decode import (
     generate,
     prompt_rngs,
 )
-from rnncli.errors import PromptError
+from rnncli.errors import OptionError, PromptError
 from rnncli.layers import log_softmax
 from rnncli.store import SavedModel
 from rnncli.tokenize import detokenize, tokenizer
@@ -70,11 +70,11 @@ def complete(saved: SavedModel, prompts: list[str], decoding: Decoding | None = 
     """
     d = decoding or Decoding()
     if next_k < 0:
-        raise PromptError(f"--next must be 0 or more, got {next_k}")
+        raise OptionError(("next_k",), "must be 0 or more", next_k)
     toks = split_texts(saved, prompts, "prompt")
     if explain and max(map(len, toks), default=0) > EXPLAIN_MAX_TOKENS:
-        raise PromptError(f"--explain takes prompts of up to {EXPLAIN_MAX_TOKENS:,} tokens "
-                          f"(its cost grows with the square of the length); one has "
+        raise OptionError(("explain",), f"takes prompts of up to {EXPLAIN_MAX_TOKENS:,} "
+                          "tokens (its cost grows with the square of the length); one has "
                           f"{max(map(len, toks)):,}")
     rngs = prompt_rngs(d.seed, first, len(prompts)) if d.sample else None
     results: list[Completion | None] = [None] * len(prompts)

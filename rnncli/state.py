@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 
 from rnncli import atomic
-from rnncli.errors import ModelError
 
 
 def state_dir() -> Path:
@@ -32,13 +31,10 @@ def remember_last(path: str | Path) -> None:
         pass  # remembering is a convenience; the model itself is safely written
 
 
-def last_model() -> Path:
-    """The folder the last `rnncli train` wrote, or a ModelError saying there is none."""
+def last_model() -> Path | None:
+    """The folder the last `rnncli train` wrote; None if there is none."""
     try:
         text = _pointer().read_text(encoding="utf-8").strip()
     except OSError:
         text = ""
-    if not text:
-        raise ModelError("no model given and none trained yet: run `rnncli train` or pass "
-                         "--model DIR")
-    return Path(text)
+    return Path(text) if text else None

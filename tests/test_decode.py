@@ -4,12 +4,13 @@ import math
 
 import numpy as np
 import pytest
+from clirun import run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rnncli.config import load_config
 from rnncli.decode import Decoding, draw, prompt_rngs, top_k_filter, top_p_filter
-from rnncli.errors import PromptError
+from rnncli.errors import OptionError, PromptError
 from rnncli.layers import log_softmax
 from rnncli.predict import align, complete, split_texts
 from rnncli.train import train
@@ -166,11 +167,25 @@ def test_stopping_rules(saved):
     assert capped.tokens == ["the", "log"]
 
 
-def test_decoding_options_are_checked():
-    with pytest.raises(PromptError, match="--temperature and --top-p apply only to sampling"):
+def test_decoding_options_are_checked_in_the_librarys_own_terms():
+    with pytest.raises(OptionError, match="^temperature and top_p apply only to sampling: "
+                                          "add sample$") as e:
         Decoding(temperature=0.5, top_p=0.9)
-    with pytest.raises(PromptError, match="--until must be one of eos, sentence"):
-        Decoding(until="paragraph")
+    assert e.value.options == ("temperature", "top_p") and e.value.needs == "sample"
+    with pytest.raises(PromptError, match="^until must be one of eos, sentence, got 'x'$") as e:
+        Decoding(until="x")
+    assert (e.value.options, e.value.value) == (("until",), "x")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-t", "0.5", "--top-p", "0.9"], "--temperature and --top-p apply only to sampling: add "
+                                      "--sample (--next K lists the K likeliest next words)"),
+    (["--until", "eos", "--top-k", "-2", "--sample"], "--top-k must be 0 or more, got -2"),
+    (["--beam", "2", "--sample"], "--beam and --sample are two strategies: choose one"),
+])
+def test_the_command_line_names_the_options_by_their_flags(args, message):
+    result = run("complete", "the cat", *args)
+    assert result.exit_code == 1 and result.stderr == f"Error: {message}\n"
     assert Decoding().max_words == 1 and Decoding(until="eos").max_words == 100
 
 

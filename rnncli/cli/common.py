@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from rnncli.errors import RnncliError
+from rnncli.errors import ModelError, OptionError, RnncliError
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -29,8 +29,25 @@ ModelOpt = Annotated[Path | None, typer.Option(
     show_default=False, readable=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (JSON Lines).")]
 
-def err(message: str) -> None:
-    print(f"Error: {message}", file=sys.stderr, flush=True)
+# The library's names for completion options (rnncli.errors.OptionError) -> their flags.
+FLAGS = {"words": "--words", "until": "--until", "sample": "--sample",
+         "temperature": "--temperature", "top_k": "--top-k", "top_p": "--top-p",
+         "seed": "--seed", "beam": "--beam", "allow_unk": "--allow-unk", "next_k": "--next",
+         "explain": "--explain", "trace": "--trace"}
+
+
+def message(e: RnncliError) -> str:
+    """A library error as the command line words it: options named by their flags."""
+    if not isinstance(e, OptionError):
+        return str(e)
+    text = e.worded(lambda name: FLAGS.get(name, name))
+    if e.needs == "sample":
+        text += " (--next K lists the K likeliest next words)"
+    return text
+
+
+def err(text: str) -> None:
+    print(f"Error: {text}", file=sys.stderr, flush=True)
 
 
 def user_errors(command):
@@ -40,7 +57,7 @@ def user_errors(command):
         try:
             return command(*args, **kwargs)
         except RnncliError as e:
-            err(str(e))
+            err(message(e))
             raise typer.Exit(1) from None
         except BrokenPipeError:
             # the reader went away (`| head -1`): stop quietly, as cat and grep do
@@ -65,4 +82,10 @@ def stderr_console():
 def load_model(model: Path | None):
     from rnncli import store
     from rnncli.state import last_model
-    return store.load(model if model is not None else last_model())
+
+    if model is None:
+        model = last_model()
+    if model is None:
+        raise ModelError("no model given and none trained yet: run `rnncli train` or pass "
+                         "--model DIR")
+    return store.load(model)

@@ -15,6 +15,7 @@ from pathlib import Path
 from rich.console import Console
 
 from rnncli.cli import render
+from rnncli.cli.common import message
 from rnncli.cli.pipes import warn_unknown
 from rnncli.errors import PromptError
 
@@ -88,7 +89,7 @@ def session(saved, run: Callable, read: Callable[[str], str] | None = None,
             try:
                 (c,) = run([text], answered)
             except PromptError as e:
-                print(f"Error: {e}", file=sys.stderr)
+                print(f"Error: {message(e)}", file=sys.stderr)
                 continue
             answered += 1
             warn_unknown(c.unknown)
