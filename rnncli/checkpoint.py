@@ -25,6 +25,7 @@ import numpy as np
 from rnncli import atomic
 from rnncli.config import Config, config_from_dict
 from rnncli.errors import ConfigError, ModelError
+from rnncli.files import open_regular
 from rnncli.vocab import Vocab
 
 FORMAT = "rnncli-checkpoint"
@@ -94,14 +95,16 @@ def save_checkpoint(path: str | Path, ck: Checkpoint) -> Path:
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
     from safetensors import SafetensorError
-    from safetensors.numpy import load_file
+    from safetensors.numpy import load as load_bytes
 
     path = Path(path)
-    if not (path / META).is_file() or not (path / TENSORS).is_file():
+    if not (path / META).exists() or not (path / TENSORS).exists():
         raise ModelError(f"{path}: not an rnncli checkpoint folder (no {META} and {TENSORS})")
     try:
-        meta = json.loads((path / META).read_text(encoding="utf-8"))
-        tensors = load_file(str(path / TENSORS))
+        with open_regular(path / META) as f:  # a pipe or a device: refused, never read
+            meta = json.loads(f.read().decode("utf-8"))
+        with open_regular(path / TENSORS) as f:
+            tensors = load_bytes(f.read())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, SafetensorError) as e:
         raise ModelError(f"{path}: unreadable checkpoint: {e}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:

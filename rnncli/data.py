@@ -8,6 +8,8 @@ the next, since the column is one contiguous piece of text.
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,21 +17,24 @@ from pathlib import Path
 import numpy as np
 
 from rnncli.errors import DataError
+from rnncli.files import NotRegularFile, open_regular
 from rnncli.tokenize import tokenize_lines
 from rnncli.vocab import Vocab
 
 
 def iter_lines(path: str | Path) -> Iterator[str]:
     """The non-blank lines of a UTF-8 text file, read as a stream (one line at a time, however
-    large the file), or a DataError that says what is wrong and on which line."""
+    large the file), or a DataError that says what is wrong and on which line. `-` reads
+    standard input; any other path must be a regular file (not a named pipe or a device)."""
+    stdin = str(path) == "-"
     path = Path(path)
-    if not path.exists():
+    if not stdin and not path.exists():
         raise DataError(f"{path}: no such corpus file")
-    if path.is_dir():
+    if not stdin and path.is_dir():
         raise DataError(f"{path}: is a directory, not a corpus file")
     n_lines = 0
     try:
-        with open(path, "rb") as f:
+        with _open_corpus(path, stdin) as f:
             for number, raw in enumerate(f, 1):  # split at b"\n", which UTF-8 never hides
                 try:
                     text = raw.decode("utf-8")
@@ -44,6 +49,15 @@ def iter_lines(path: str | Path) -> Iterator[str]:
         raise DataError(f"{path}: cannot read: {e.strerror or e}") from None
     if not n_lines:
         raise DataError(f"{path}: the corpus is empty")
+
+
+def _open_corpus(path: Path, stdin: bool):
+    if stdin:
+        return contextlib.nullcontext(sys.stdin.buffer)
+    try:
+        return open_regular(path)
+    except NotRegularFile as e:
+        raise DataError(f"{path}: {e}; give a text file, or `-` for standard input") from None
 
 
 def read_lines(path: str | Path) -> list[str]:

@@ -25,9 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from rnncli import atomic
+from rnncli import atomic, files
 from rnncli.config import Config, config_from_dict
 from rnncli.errors import ConfigError, ModelError
+from rnncli.files import open_regular
 from rnncli.model import RNNLM, param_shapes
 from rnncli.vocab import Vocab
 
@@ -35,6 +36,7 @@ FORMAT = "rnncli-model"
 VERSION = 1
 WEIGHTS = "model.safetensors"
 META = "model.json"
+MAX_HEADER = 100_000_000  # safetensors' own limit on a header's length, in bytes
 
 
 @dataclass
@@ -116,7 +118,8 @@ def load(path: str | Path) -> SavedModel:
     if not (path / META).exists():
         raise ModelError(f"{path}: not an rnncli model folder (no {META})")
     try:
-        meta = json.loads((path / META).read_text(encoding="utf-8"))
+        with open_regular(path / META) as f:
+            meta = json.loads(f.read().decode("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ModelError(f"{path / META}: unreadable: {e}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
@@ -133,7 +136,11 @@ def load(path: str | Path) -> SavedModel:
     if not (path / WEIGHTS).exists():
         raise ModelError(f"{path}: the weights file {WEIGHTS} is missing")
     try:
-        data = (path / WEIGHTS).read_bytes()  # read once: hashed, then parsed
+        # a regular file of the recorded size, or not a byte of it is read but its header's
+        with open_regular(path / WEIGHTS) as f:
+            if recorded is not None and files.size(f) != recorded[1]:
+                _refuse_size(path / WEIGHTS, f, recorded[1], meta)
+            data = f.read()  # read once: hashed, then parsed
     except OSError as e:
         raise ModelError(f"{path / WEIGHTS}: unreadable weights: {e.strerror or e}") from None
     if recorded is not None:
@@ -170,6 +177,28 @@ def _recorded_weights(meta: dict[str, Any]) -> tuple[str, int] | None:
     return sha.lower(), size
 
 
+def _refuse_size(file: Path, f, size: int, meta: dict[str, Any]) -> None:
+    """Refuse weights whose size is not the one model.json records, reading at most their
+    header: swapped (saved with another model.json), truncated, or grown."""
+    actual = files.size(f)
+    head = f.read(8)
+    if len(head) == 8 and 0 < int.from_bytes(head, "little") <= min(actual - 8, MAX_HEADER):
+        head += f.read(int.from_bytes(head, "little"))
+    _refuse_swapped(file, head, meta)
+    if actual < size:
+        raise ModelError(f"{file}: unreadable weights: truncated to {actual} bytes, "
+                         f"{META} expects {size}")
+    raise ModelError(f"{file}: unreadable weights: size {actual} bytes, {META} expects {size}")
+
+
+def _refuse_swapped(file: Path, head: bytes, meta: dict[str, Any]) -> None:
+    """Refuse weights whose rnncli header names another model.json."""
+    saved_with = _header_metadata(head).get("meta_sha256")
+    if saved_with is not None and saved_with != _meta_digest(meta):
+        raise ModelError(f"{file}: checksum mismatch: the weights file does not belong to this "
+                         f"{META} (swapped: it was saved with another model)")
+
+
 def _check_weights(file: Path, data: bytes, recorded: tuple[str, int],
                    meta: dict[str, Any]) -> None:
     """Refuse weights whose SHA-256 is not the one model.json records, saying why if we can."""
@@ -177,14 +206,8 @@ def _check_weights(file: Path, data: bytes, recorded: tuple[str, int],
     if hashlib.sha256(data).hexdigest() == sha and len(data) == size:
         return
     # 1) swapped: a readable rnncli header that names another model.json
-    saved_with = _header_metadata(data).get("meta_sha256")
-    if saved_with is not None and saved_with != _meta_digest(meta):
-        raise ModelError(f"{file}: checksum mismatch: the weights file does not belong to this "
-                         f"{META} (swapped: it was saved with another model)")
-    # 2) truncated or grown: the size alone says so
-    if len(data) < size:
-        raise ModelError(f"{file}: unreadable weights: truncated to {len(data)} bytes, "
-                         f"{META} expects {size}")
+    _refuse_swapped(file, data, meta)
+    # 2) truncated or grown (while it was read): the size alone says so
     if len(data) != size:
         raise ModelError(f"{file}: unreadable weights: size {len(data)} bytes, "
                          f"{META} expects {size}")
