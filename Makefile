@@ -1,6 +1,6 @@
 # Two commands set everything up on a fresh machine:
 #   make demo   install into .venv, train the bundled demo, complete its prompt
-#   make test   install with the test extra, run the test suite
+#   make test   install with the test extra, run ruff and the test suite
 # Benchmark (bench/bench_train.py; set RNNCLI_TORCH_PYTHON to compare with PyTorch):
 #   make bench        rnncli vs the reference trainer in ../shared/bench, all configs;
 #                     then complete's latency and stdin throughput with the demo model,
@@ -28,6 +28,7 @@ demo: $(VENV)/.installed
 	$(RNNCLI) complete "$(PROMPT)"
 
 test: $(VENV)/.installed
+	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.installed

@@ -66,13 +66,21 @@ def from_torch(state: dict[str, np.ndarray], cell: str, n_layers: int,
 
 
 def export(saved: SavedModel, out: str | Path, fmt: str = "torch") -> Path:
-    """Write a single safetensors file for another framework; the vocabulary, in index order,
-    goes into the file's metadata under `vocab` (a JSON list), the model's shape under `rnncli`."""
+    """Write `export_bytes` as the file `out`, atomically."""
+    data = export_bytes(saved, fmt)
+    try:
+        return atomic.write_file(out, data)
+    except OSError as e:
+        raise ModelError(f"{out}: cannot write: {e.strerror or e}") from None
+
+
+def export_bytes(saved: SavedModel, fmt: str = "torch") -> bytes:
+    """A single safetensors file for another framework; the vocabulary, in index order, goes
+    into the file's metadata under `vocab` (a JSON list), the model's shape under `rnncli`."""
     from safetensors.numpy import save
 
     if fmt not in FORMATS:
         raise ModelError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
-    out = Path(out)
     m = saved.config.model
     metadata = {
         "vocab": json.dumps(saved.vocab.itos, ensure_ascii=False),
@@ -80,8 +88,4 @@ def export(saved: SavedModel, out: str | Path, fmt: str = "torch") -> Path:
                               "layers": m.layers, "tie_weights": m.tie_weights,
                               "reset_at_eos": saved.config.train.reset_at_eos}),
     }
-    data = save(to_torch(saved.model), metadata=metadata)
-    try:
-        return atomic.write_file(out, data)
-    except OSError as e:
-        raise ModelError(f"{out}: cannot write: {e.strerror or e}") from None
+    return save(to_torch(saved.model), metadata=metadata)

@@ -113,6 +113,16 @@ def test_export_torch_layout(model, tmp_path):
     assert not (tmp_path / "x").exists()
 
 
+def test_export_to_dash_writes_the_file_to_stdout(model, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    file = run("export", model, "m.safetensors")
+    piped = run("export", model, "-")
+    assert piped.exit_code == 0, piped.stderr
+    assert piped.stdout_bytes == (tmp_path / "m.safetensors").read_bytes()  # the file itself
+    assert file.stdout == "m.safetensors\n"  # with a file, its path
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors"]  # no file named -
+
+
 def test_complete_before_any_training_says_what_to_do():
     result = run("complete", "hello")
     assert result.exit_code == 1

@@ -19,8 +19,6 @@ from rnncli.predict import complete
 PROMPTS = ["the cat sat on the", "a bird", "the dog"]
 
 
-
-
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
     from rnncli import store

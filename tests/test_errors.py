@@ -25,8 +25,6 @@ TINY = "data: {{train: {corpus}, valid_fraction: 0}}\n" \
        "output: out\n"
 
 
-
-
 def snapshot(*roots: Path) -> dict[str, tuple]:
     """Every path under the roots; a file with its size and modification time."""
     seen = {}

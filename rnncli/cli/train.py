@@ -138,16 +138,29 @@ def eval_(
 @user_errors
 def export_(
     model_dir: Annotated[Path, typer.Argument(help="Model folder to export.", readable=False)],
-    out: Annotated[Path, typer.Argument(help="File to write (.safetensors).", readable=False)],
+    out: Annotated[Path, typer.Argument(help="File to write (.safetensors); `-` writes to "
+                                        "stdout.", readable=False)],
     fmt: Annotated[str, typer.Option("--format", help="Layout: torch.")] = "torch",
 ):
     """Write a model's weights for another framework.
 
     --format torch: one safetensors file laid out like the state dict of PyTorch's
     word_language_model (encoder.weight, rnn.weight_ih_l0, ..., decoder.weight, decoder.bias),
-    with the vocabulary in index order as a JSON list under the metadata key `vocab`.
+    with the vocabulary in index order as a JSON list under the metadata key `vocab`. The path
+    written is printed on stdout; with OUT `-` the file itself goes there instead.
     """
-    from rnncli import store
-    from rnncli.export import export
+    import sys
 
-    print(export(store.load(model_dir), out, fmt), flush=True)
+    from rnncli import store
+    from rnncli.errors import ModelError
+    from rnncli.export import export, export_bytes
+
+    if str(out) != "-":
+        print(export(store.load(model_dir), out, fmt), flush=True)
+        return
+    if sys.stdout.isatty():
+        raise ModelError("-: will not write a binary file to a terminal; redirect stdout "
+                         "or name a file")
+    data = export_bytes(store.load(model_dir), fmt)
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
