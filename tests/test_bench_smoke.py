@@ -22,9 +22,10 @@ def test_bench_smoke(tmp_path):
     assert report["summary"]["tiny"]["torch"] is None
 
 
-def test_bench_complete_reports_every_strategy(tmp_path, demo_model):
+def test_bench_complete_reports_every_strategy(tmp_path, fixed_demo_model):
     out = tmp_path / "c.json"
-    proc = subprocess.run([sys.executable, "bench/bench_complete.py", "--model", str(demo_model),
+    proc = subprocess.run([sys.executable, "bench/bench_complete.py", "--model",
+                           str(fixed_demo_model),
                            "--prompts", "40", "--runs", "1", "--out", str(out)],
                           cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr

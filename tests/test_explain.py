@@ -89,8 +89,15 @@ def test_the_drop_is_log_p_against_its_average_over_the_models_guesses():
         assert drop[t] == pytest.approx(log_p_of(ids) - np.log(p), abs=1e-9)
 
 
-def test_explain_finds_the_dish_behind_the_cuisine(demo_model):
-    """The demo's lesson: "sushi", seven tokens back, is what makes the model say Japanese."""
+def test_explain_finds_the_dish_behind_the_cuisine(fixed_demo_model):
+    """The demo's lesson: "sushi", seven tokens back, is what makes the model say Japanese:
+    replacing it costs the most log-probability, and its share is for Japanese, not against.
+
+    One fixed model (shipped with the tests): a demo trained on another BLAS kernel has other
+    last bits in its weights, and which word its integrated-gradient share ranks first varies
+    from one such model to another (for this one it is "."; bench/demo_explain.py counts how
+    often the share names the dish over the whole corpus)."""
+    demo_model = fixed_demo_model
     result = run("complete", SEED_PROMPT, "--explain", "--json", "-m", demo_model)
     assert result.exit_code == 0, result.stderr
     answer = json.loads(result.stdout)
@@ -99,15 +106,19 @@ def test_explain_finds_the_dish_behind_the_cuisine(demo_model):
     assert words == ["My", "favourite", "dish", "is", "sushi", ".", "So", ",", "my",
                      "favourite", "cuisine", "is"]  # in prompt order
     assert answer["explained"] == "Japanese"
-    assert max(answer["explain"], key=lambda a: a["score"])["word"] == "sushi"
     assert max(answer["explain"], key=lambda a: a["drop"])["word"] == "sushi"
+    sushi = answer["explain"][words.index("sushi")]
+    assert sushi["score"] > 0 and sushi["drop"] > 1.0
     plain = run("complete", SEED_PROMPT, "--explain", "-m", demo_model)
     lines = plain.stdout.splitlines()
     assert lines[0] == "Japanese" and lines[1].startswith("why 'Japanese'")
     assert lines[2].split() == ["share", "drop", "|grad|"]
     assert len(lines) == 3 + len(words)
-    bars = {line.split()[0]: line.count("█") for line in lines[3:]}
-    assert max(bars, key=bars.get) == "sushi"  # the longest bar
+    for line, a in zip(lines[3:], answer["explain"]):  # word, share, drop, |grad|, as in JSON
+        values = [x for x in line.split() if x[0] in "+-"]
+        assert line.split()[0] == a["word"]
+        assert values == [f"{a['score']:+.3f}", f"{a['drop']:+.3f}"]
+    assert "█" * 12 in lines[3 + words.index("sushi")]  # the longest drop bar
     assert "\x1b[" not in plain.stdout  # no colour into a pipe
 
 
