@@ -1,68 +1,56 @@
 """The recurrent cells behind one interface, so the model can stack any of them.
 
-Each cell has a state (a tuple of (B, H) arrays: (h,) for rnn and gru, (h, c) for lstm), its
-parameters by name, a whole-window forward and backward, and a cache-free step for inference.
+Each cell module (rnn.py, lstm.py, gru.py) has the same shape: the equations, then
+`<cell>_step_forward(xw_t, state, W_hh, [b_hh,] out=None) -> (state, cache)`,
+`<cell>_step_backward(dstate, cache) -> (dxw, dstate_prev, dhw)`,
+`<cell>_forward(x, state0, keep, *params) -> (hs, cache)` and
+`<cell>_backward(dhs, cache) -> (dx, dstate0, grads)`, with its parameters' names (PARAMS), its
+gates per hidden unit (GATES) and the arrays in its state (STATES: (h,) or (h, c)).
 """
 
 from __future__ import annotations
 
-import numpy as np
+from types import ModuleType
 
-from rnncli import gru, layers, lstm
-
-
-class RNNCell:
-    """h_t = tanh(x_t @ W_xh + h_{t-1} @ W_hh + b_h)   (rnncli.layers)"""
-    name, gates, n_states = "rnn", 1, 1
-    biases = ("b_h",)
-
-    def forward(self, x, state, keep, p):
-        hs, cache = layers.rnn_forward(x, state[0], keep, p["W_xh"], p["W_hh"], p["b_h"])
-        return hs, (hs[-1].copy(),), cache
-
-    def backward(self, dhs, cache):
-        dx, _, dW_xh, dW_hh, db_h = layers.rnn_backward(dhs, cache)
-        return dx, {"W_xh": dW_xh, "W_hh": dW_hh, "b_h": db_h}
-
-    def step(self, x_t, state, p):
-        return (np.tanh(x_t @ p["W_xh"] + state[0] @ p["W_hh"] + p["b_h"]),)
+from rnncli import gru, lstm, rnn
+from rnncli.cellparts import input_share
 
 
-class LSTMCell:
-    """rnncli.lstm: gates i, f, g, o and a cell state c."""
-    name, gates, n_states = "lstm", lstm.GATES, 2
-    biases = ("b_h",)
+class Cell:
+    """One cell module, called with a layer's parameters by name."""
+
+    def __init__(self, name: str, module: ModuleType):
+        self.name, self.gates, self.n_states = name, module.GATES, module.STATES
+        self.params = module.PARAMS  # W_xh, W_hh, the input's bias, [the recurrent bias]
+        self._forward = getattr(module, f"{name}_forward")
+        self._backward = getattr(module, f"{name}_backward")
+        self._step = getattr(module, f"{name}_step_forward")
 
     def forward(self, x, state, keep, p):
-        return lstm.lstm_forward(x, state, keep, p["W_xh"], p["W_hh"], p["b_h"])
+        """x (T, B, In), state, keep (T, B) or None -> hs (T, B, H), the last state, cache."""
+        hs, cache = self._forward(x, state, keep, *(p[n] for n in self.params))
+        return hs, cache["state"], cache
 
     def backward(self, dhs, cache):
-        return lstm.lstm_backward(dhs, cache)
+        """dhs (T, B, H) -> dx (T, B, In), {name: gradient} (none for the carried state)."""
+        dx, _, grads = self._backward(dhs, cache)
+        return dx, grads
 
     def step(self, x_t, state, p):
-        return lstm.lstm_step(x_t, state, p["W_xh"], p["W_hh"], p["b_h"])
+        """Inference: one step, the training step's code. x_t (B, In), state -> the new state."""
+        W_xh, W_hh, b, *recurrent_bias = (p[n] for n in self.params)
+        xw_t = input_share(x_t[None], W_xh, b)[0]  # (B, G) a window of one step
+        new, _ = self._step(xw_t, state, W_hh, *recurrent_bias)
+        return new
 
 
-class GRUCell:
-    """rnncli.gru: gates r, z, n."""
-    name, gates, n_states = "gru", gru.GATES, 1
-    biases = ("b_xh", "b_hh")
-
-    def forward(self, x, state, keep, p):
-        return gru.gru_forward(x, state, keep, p["W_xh"], p["W_hh"], p["b_xh"], p["b_hh"])
-
-    def backward(self, dhs, cache):
-        return gru.gru_backward(dhs, cache)
-
-    def step(self, x_t, state, p):
-        return gru.gru_step(x_t, state, p["W_xh"], p["W_hh"], p["b_xh"], p["b_hh"])
-
-
-CELLS = {c.name: c for c in (RNNCell(), LSTMCell(), GRUCell())}
+CELLS = {name: Cell(name, module) for name, module in (("rnn", rnn), ("lstm", lstm),
+                                                        ("gru", gru))}
 
 
 def shapes(cell: str, In: int, H: int) -> dict[str, tuple[int, ...]]:
     """The shapes of one layer's parameters: input In, hidden H."""
     c = CELLS[cell]
     G = c.gates * H
-    return {"W_xh": (In, G), "W_hh": (H, G), **{b: (G,) for b in c.biases}}
+    W_xh, W_hh, *biases = c.params
+    return {W_xh: (In, G), W_hh: (H, G), **{b: (G,) for b in biases}}

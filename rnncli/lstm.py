@@ -10,141 +10,128 @@ nn.LSTM, written for row vectors:
 
 The four gates are stacked side by side in that order (i, f, g, o): W_xh is (In, 4H), W_hh is
 (H, 4H), b_h is (4H,) (PyTorch's b_ih + b_hh). The cell state c is what the vanilla RNN lacks: its
-gradient flows back through `f_t *` alone, so it need not vanish over long distances.
+gradient flows back through `f_t *` alone, so it need not vanish over long distances. The state
+is (h, c).
+
+Like rnn.py and gru.py: a step forward / backward and a whole-window forward / backward, forward
+returning (out, cache) and backward taking (dout, cache); the step takes the input's share
+xw_t = x_t @ W_xh + b_h (cellparts.input_share).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from rnncli import layers
+from rnncli.cellparts import input_share, reset, sigmoid
 
 GATES = 4
+PARAMS = ("W_xh", "W_hh", "b_h")
+STATES = 2
 
 
-def sigmoid(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """1 / (1 + exp(-z)), computed as (1 + tanh(z / 2)) / 2: stable for any z."""
-    out = np.multiply(z, 0.5, out=out)
-    np.tanh(out, out=out)
-    out += 1.0
-    out *= 0.5
-    return out
-
-
-def lstm_step_forward(xw_t, h_prev, c_prev, W_hh, gates_out, c_out, tc_out):
+def lstm_step_forward(xw_t, state, W_hh, out=None):
     """One step.
 
     Args:
-        xw_t: (B, 4H) x_t @ W_xh + b_h; h_prev, c_prev: (B, H) (after any reset); W_hh: (H, 4H)
-        gates_out: (B, 4H) receives the gates' activations [i | f | g | o]
-        c_out, tc_out: (B, H) receive c_t and tanh(c_t)
+        xw_t: (B, 4H) x_t @ W_xh + b_h; state: (h_prev, c_prev), each (B, H) (after any reset)
+        W_hh: (H, 4H)
+        out: optional buffers (gates (B, 4H), h, c, tanh(c) (B, H) each)
     Returns:
-        h: (B, H) h_t
+        state: (h, c), the new state; cache: for lstm_step_backward
     """
+    h_prev, c_prev = state
+    gates, h, c, tc = (None,) * 4 if out is None else out
     H = h_prev.shape[1]
-    z = np.matmul(h_prev, W_hh, out=gates_out)  # (B, 4H) pre-activations
+    z = np.matmul(h_prev, W_hh, out=gates)  # (B, 4H) pre-activations
     z += xw_t
     sigmoid(z[:, : 2 * H], out=z[:, : 2 * H])  # i, f
     np.tanh(z[:, 2 * H: 3 * H], out=z[:, 2 * H: 3 * H])  # g
     sigmoid(z[:, 3 * H:], out=z[:, 3 * H:])  # o
     i, f, g, o = z[:, :H], z[:, H: 2 * H], z[:, 2 * H: 3 * H], z[:, 3 * H:]
-    np.multiply(f, c_prev, out=c_out)  # c_t = f * c_{t-1} + i * g
-    c_out += i * g
-    np.tanh(c_out, out=tc_out)
-    return o * tc_out  # h_t = o * tanh(c_t)
+    c = np.multiply(f, c_prev, out=c)  # c_t = f * c_{t-1} + i * g
+    c += i * g
+    tc = np.tanh(c, out=tc)
+    h = np.multiply(o, tc, out=h)  # h_t = o * tanh(c_t)
+    return (h, c), (h_prev, c_prev, z, tc, W_hh)
 
 
-def lstm_step_backward(dh, dc, factors, f, W_hh, dz_out):
+def lstm_step_backward(dstate, cache, out=None):
     """Back through one step.
 
-    Args:
-        dh: (B, H) dL/dh_t; dc: (B, H) dL/dc_t from step t+1 (the cell's own path)
-        factors: (B, 5H) this step's local derivatives, from lstm_backward_factors
-        f: (B, H) the forget gate; W_hh: (H, 4H); dz_out: (B, 4H) receives dL/d(pre-activations)
-    Returns:
-        dh_prev: (B, H), dc_prev: (B, H)
-    """
-    B, H = dh.shape
-    dc = dc + dh * factors[:, 4 * H:]  # h = o * tanh(c): backprop through tanh(c)
-    dz = dz_out.reshape(B, 4, H)
-    fac = factors[:, : 4 * H].reshape(B, 4, H)
-    np.multiply(fac[:, :3], dc[:, None, :], out=dz[:, :3])  # i, f, g: all fed by dc
-    np.multiply(fac[:, 3], dh, out=dz[:, 3])  # o: fed by dh
-    dh_prev = dz_out @ W_hh.T  # (B, H) through h_{t-1} @ W_hh
-    dc_prev = dc * f  # through f * c_{t-1}: the path that does not vanish
-    return dh_prev, dc_prev
-
-
-def lstm_backward_factors(gates, c_prevs, tcs):
-    """The local derivatives of every step at once (they need no recurrence), so that the
-    backward loop multiplies instead of recomputing them: (T, B, 4H), (T, B, H) -> (T, B, 5H)
-
+        dc  += dh * o * (1 - tanh(c_t)^2)  dz_o = dh * tanh(c_t) * o (1 - o)
         dz_i = dc * g * i (1 - i)          dz_f = dc * c_{t-1} * f (1 - f)
-        dz_g = dc * i * (1 - g^2)          dz_o = dh * tanh(c_t) * o (1 - o)
-        dc  += dh * o * (1 - tanh(c_t)^2)
+        dz_g = dc * i * (1 - g^2)
+
+    Args:
+        dstate: (dh, dc), each (B, H): dL/dh_t from the output at t and step t+1, and dL/dc_t
+            from step t+1 (the cell's own path)
+        cache: lstm_step_forward's; out: optional (B, 4H) buffer for dxw
+    Returns:
+        dxw: (B, 4H) dL/d(pre-activations), whence dW_xh and db_h
+        dstate_prev: (dh_prev, dc_prev), each (B, H)
+        dhw: (B, 4H) dL/d(h_{t-1} @ W_hh) (here the same array as dxw), whence dW_hh
     """
-    T, B, G = gates.shape
-    H = G // 4
-    i, f, g, o = (gates[..., k * H: (k + 1) * H] for k in range(4))
-    out = np.empty((T, B, 5 * H), dtype=gates.dtype)
-    np.multiply(g, i * (1.0 - i), out=out[..., :H])
-    np.multiply(c_prevs, f * (1.0 - f), out=out[..., H: 2 * H])
-    np.multiply(i, 1.0 - g * g, out=out[..., 2 * H: 3 * H])
-    np.multiply(tcs, o * (1.0 - o), out=out[..., 3 * H: 4 * H])
-    np.multiply(o, 1.0 - tcs * tcs, out=out[..., 4 * H:])
-    return out
+    dh, dc = dstate
+    h_prev, c_prev, gates, tc, W_hh = cache
+    B, H = dh.shape
+    i, f, g, o = gates[:, :H], gates[:, H: 2 * H], gates[:, 2 * H: 3 * H], gates[:, 3 * H:]
+    dz = np.empty_like(gates) if out is None else out  # (B, 4H)
+    dz_i, dz_f, dz_g, dz_o = dz[:, :H], dz[:, H: 2 * H], dz[:, 2 * H: 3 * H], dz[:, 3 * H:]
+    np.multiply(dh, tc, out=dz_o)  # h = o * tanh(c): through o ...
+    dz_o *= o * (1.0 - o)  # ... and its sigmoid
+    dc = dc + dh * o * (1.0 - tc * tc)  # ... and through tanh(c)
+    np.multiply(dc, g, out=dz_i)  # c = f * c_{t-1} + i * g: through i ...
+    dz_i *= i * (1.0 - i)  # ... and its sigmoid
+    np.multiply(dc, c_prev, out=dz_f)  # through f ...
+    dz_f *= f * (1.0 - f)  # ... and its sigmoid
+    np.multiply(dc, i, out=dz_g)  # through g ...
+    dz_g *= 1.0 - g * g  # ... and its tanh
+    dh_prev = dz @ W_hh.T  # (B, H) through h_{t-1} @ W_hh
+    dc_prev = dc * f  # through f * c_{t-1}: the path that does not vanish
+    return dz, (dh_prev, dc_prev), dz
 
 
 def lstm_forward(x, state0, keep, W_xh, W_hh, b_h):
     """The LSTM over a window.
 
     Args:
-        x: (T, B, In); state0: (h0, c0), each (B, H); keep: (T, B) or None (see layers.rnn_forward)
+        x: (T, B, In); state0: (h0, c0), each (B, H); keep: (T, B) or None (see rnn.rnn_forward)
+        W_xh: (In, 4H), W_hh: (H, 4H), b_h: (4H,)
     Returns:
-        hs: (T, B, H), the last state (h_T, c_T), and the cache for lstm_backward
+        hs: (T, B, H); cache: for lstm_backward; cache["state"] is (h_T, c_T)
     """
     T, B, _ = x.shape
     H = W_hh.shape[0]
-    xw = layers.input_share(x, W_xh, b_h)  # (T, B, 4H) every step's input share at once
+    xw = input_share(x, W_xh, b_h)  # (T, B, 4H) every step's input share at once
     gates = np.empty((T, B, GATES * H), dtype=x.dtype)
-    hs = np.empty((T, B, H), dtype=x.dtype)
-    cs = np.empty((T, B, H), dtype=x.dtype)
-    tcs = np.empty((T, B, H), dtype=x.dtype)
-    h_prevs = np.empty((T, B, H), dtype=x.dtype)
-    c_prevs = np.empty((T, B, H), dtype=x.dtype)
-    h, c = state0
+    hs, cs, tcs, h_prevs, c_prevs = (np.empty((T, B, H), dtype=x.dtype) for _ in range(5))
+    state, steps = state0, []
     for t in range(T):
-        if keep is None:
-            h_prevs[t], c_prevs[t] = h, c
-        else:  # the reset: h and c <- 0 after <eos>
-            np.multiply(h, keep[t, :, None], out=h_prevs[t])
-            np.multiply(c, keep[t, :, None], out=c_prevs[t])
-        hs[t] = lstm_step_forward(xw[t], h_prevs[t], c_prevs[t], W_hh, gates[t], cs[t], tcs[t])
-        h, c = hs[t], cs[t]
-    cache = (x, keep, h_prevs, c_prevs, gates, tcs, W_xh, W_hh)
-    return hs, (hs[-1].copy(), cs[-1].copy()), cache
+        state = reset(state, None if keep is None else keep[t], out=(h_prevs[t], c_prevs[t]))
+        state, step = lstm_step_forward(xw[t], state, W_hh, out=(gates[t], hs[t], cs[t], tcs[t]))
+        steps.append(step)
+    return hs, dict(x=x, keep=keep, h_prevs=h_prevs, steps=steps, W_xh=W_xh,
+                    state=(hs[-1].copy(), cs[-1].copy()))
 
 
 def lstm_backward(dhs, cache):
     """Backpropagation through time.
 
+    Args:
+        dhs: (T, B, H) dL/dh_t from the layer above; cache: lstm_forward's
     Returns:
-        dx (T, B, In), and {"W_xh": (In, 4H), "W_hh": (H, 4H), "b_h": (4H,)}
+        dx: (T, B, In); dstate0: (dh0, dc0), each (B, H)
+        grads: {"W_xh": (In, 4H), "W_hh": (H, 4H), "b_h": (4H,)}
     """
-    x, keep, h_prevs, c_prevs, gates, tcs, W_xh, W_hh = cache
+    x, keep, h_prevs, W_xh = cache["x"], cache["keep"], cache["h_prevs"], cache["W_xh"]
     T, B, In = x.shape
-    H = W_hh.shape[0]
-    dz = np.empty_like(gates)  # (T, B, 4H)
-    factors = lstm_backward_factors(gates, c_prevs, tcs)  # (T, B, 5H)
-    dh_next = np.zeros((B, H), dtype=x.dtype)
-    dc_next = np.zeros((B, H), dtype=x.dtype)
+    H = h_prevs.shape[2]
+    dz = np.empty((T, B, GATES * H), dtype=x.dtype)
+    dstate = (np.zeros((B, H), dtype=x.dtype), np.zeros((B, H), dtype=x.dtype))
     for t in reversed(range(T)):
-        dh = dhs[t] + dh_next  # h_t feeds the layer above and step t+1
-        f = gates[t, :, H: 2 * H]
-        dh_next, dc_next = lstm_step_backward(dh, dc_next, factors[t], f, W_hh, dz[t])
-        if keep is not None:  # no gradient through a reset
-            dh_next *= keep[t, :, None]
-            dc_next *= keep[t, :, None]
+        dh = dhs[t] + dstate[0]  # h_t feeds the layer above and step t+1
+        _, dstate, _ = lstm_step_backward((dh, dstate[1]), cache["steps"][t], out=dz[t])
+        dstate = reset(dstate, None if keep is None else keep[t], out=dstate)
     dz2 = dz.reshape(T * B, GATES * H)
     grads = {
         "W_xh": x.reshape(T * B, In).T @ dz2,
@@ -152,15 +139,4 @@ def lstm_backward(dhs, cache):
         "b_h": dz2.sum(axis=0),
     }
     dx = (dz2 @ W_xh.T).reshape(T, B, In)
-    return dx, grads
-
-
-def lstm_step(x_t, state, W_xh, W_hh, b_h):
-    """Inference: one step without a cache. x_t (B, In), state (h, c) -> the new (h, c)."""
-    h, c = state
-    H = h.shape[1]
-    z = x_t @ W_xh + h @ W_hh + b_h  # (B, 4H)
-    i, f = sigmoid(z[:, :H]), sigmoid(z[:, H: 2 * H])
-    g, o = np.tanh(z[:, 2 * H: 3 * H]), sigmoid(z[:, 3 * H:])
-    c = f * c + i * g
-    return o * np.tanh(c), c
+    return dx, dstate, grads

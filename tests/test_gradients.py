@@ -5,7 +5,8 @@ an <eos> inside it, with the reset on and off."""
 import numpy as np
 import pytest
 
-from rnncli import layers
+from rnncli import gru, layers, lstm, rnn
+from rnncli.cells import shapes as cell_shapes
 from rnncli.model import RNNLM
 
 EOS = 1
@@ -108,27 +109,32 @@ def test_reset_cuts_the_gradient_to_the_carried_state():
     prev = np.array([[2], [2], [EOS], [3], [4]])
     keep = prev != EOS
     x, _ = layers.embedding_forward(inputs, model.params["W_emb"])
-    hs_a, _ = layers.rnn_forward(x, np.zeros((B, H)), keep, model.params["W_xh"],
-                                 model.params["W_hh"], model.params["b_h"])
-    hs_b, _ = layers.rnn_forward(x, np.ones((B, H)), keep, model.params["W_xh"],
-                                 model.params["W_hh"], model.params["b_h"])
+    hs_a, _ = rnn.rnn_forward(x, (np.zeros((B, H)),), keep, model.params["W_xh"],
+                              model.params["W_hh"], model.params["b_h"])
+    hs_b, _ = rnn.rnn_forward(x, (np.ones((B, H)),), keep, model.params["W_xh"],
+                              model.params["W_hh"], model.params["b_h"])
     assert not np.allclose(hs_a[:2], hs_b[:2])
     np.testing.assert_array_equal(hs_a[2:], hs_b[2:])
 
 
-def test_dh0_matches_finite_differences():
+@pytest.mark.parametrize("cell", CELLS)
+def test_carried_state_and_input_gradients_match_finite_differences(cell):
+    """The window backward's dL/dstate0 (dh0, and dc0 for the lstm) and dL/dx."""
     T, B, E, H = 4, 2, 3, 5
     rng = np.random.default_rng(0)
+    module = {"rnn": rnn, "lstm": lstm, "gru": gru}[cell]
+    forward = getattr(module, f"{cell}_forward")
     x = rng.normal(size=(T, B, E))
-    h0 = rng.normal(size=(B, H))
+    state0 = tuple(rng.normal(size=(B, H)) for _ in range(module.STATES))
     keep = np.ones((T, B))
     keep[2, 1] = 0
-    W_xh, W_hh, b_h = rng.normal(size=(E, H)), rng.normal(size=(H, H)) * 0.5, rng.normal(size=H)
+    params = [rng.normal(size=s) * 0.5 for s in cell_shapes(cell, E, H).values()]
     dhs = rng.normal(size=(T, B, H))
-    hs, cache = layers.rnn_forward(x, h0, keep, W_xh, W_hh, b_h)
-    dx, dh0, *_ = layers.rnn_backward(dhs, cache)
-    f = lambda: float((layers.rnn_forward(x, h0, keep, W_xh, W_hh, b_h)[0] * dhs).sum())  # noqa
-    assert rel_error(numeric_grad(f, h0), dh0) < 1e-6
+    _, cache = forward(x, state0, keep, *params)
+    dx, dstate0, _ = getattr(module, f"{cell}_backward")(dhs, cache)
+    f = lambda: float((forward(x, state0, keep, *params)[0] * dhs).sum())  # noqa: E731
+    for s, ds in zip(state0, dstate0):
+        assert rel_error(numeric_grad(f, s), ds) < 1e-6
     assert rel_error(numeric_grad(f, x), dx) < 1e-6
 
 
