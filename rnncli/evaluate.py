@@ -25,6 +25,7 @@ class Scores:
     top1: int  # targets that were the likeliest token
     top5: int  # targets among the five likeliest
     unk: int  # targets that are <unk>
+    logp: np.ndarray | None = None  # (N,) ln p of each target in stream order, when asked for
 
     @property
     def cross_entropy(self) -> float:
@@ -42,11 +43,15 @@ class Scores:
 
 
 def evaluate(model: RNNLM, ids: np.ndarray, eos: int, unk: int, reset_at_eos: bool,
-             n_streams: int = 32, bptt: int = 32) -> Scores:
-    """Score every token of the stream `ids` (int, with <eos> after each line)."""
+             n_streams: int = 32, bptt: int = 32, per_token: bool = False) -> Scores:
+    """Score every token of the stream `ids` (int, with <eos> after each line); with
+    `per_token`, keep each target's log-probability too (Scores.logp)."""
     data, weight = eval_streams(ids, eos, n_streams)  # (L, S), (L - 1, S)
     S = data.shape[1]
     scores = Scores(0, 0.0, 0, 0, 0)
+    if per_token:  # stream s holds the tokens from start[s] on, one per row
+        start = np.concatenate([[0], np.cumsum(weight.sum(axis=0))[:-1]]).astype(np.int64)
+        scores.logp = np.zeros(int(weight.sum()))
     state = model.zero_state(S)
     for i, win in enumerate(windows(data, bptt, eos)):
         T = win.inputs.shape[0]
@@ -57,6 +62,9 @@ def evaluate(model: RNNLM, ids: np.ndarray, eos: int, unk: int, reset_at_eos: bo
         targets = win.targets.reshape(-1)[w]
         logp = logp[w]
         target_logp = logp[np.arange(len(targets)), targets]
+        if per_token:
+            place = start[None, :] + (i * bptt + np.arange(T))[:, None]  # (T, S)
+            scores.logp[place.reshape(-1)[w]] = target_logp
         rank = (logp > target_logp[:, None]).sum(axis=1)  # tokens strictly likelier
         scores.tokens += len(targets)
         scores.nll -= float(target_logp.astype(np.float64).sum())

@@ -102,6 +102,10 @@ def eval_(
                                                   readable=False)],
     model: ModelOpt = None,
     json_out: JsonOpt = False,
+    baseline: Annotated[str | None, typer.Option(
+        "--baseline", help="Score an n-gram model beside the network, and their mix: `kn5` "
+        "(Kneser-Ney of order 1 to 5, built from the model's training text on first use and "
+        "kept in MODEL.kn5) or an n-gram folder.", show_default=False)] = None,
 ):
     """Score text files: tokens, cross-entropy, perplexity, next-word accuracy.
 
@@ -110,16 +114,25 @@ def eval_(
     often the target was the likeliest token (top-1) or among the five likeliest (top-5);
     `<unk>` is the share of targets outside the vocabulary. The hidden state follows the policy
     the model was trained with (reset after each line, or carried across lines).
+
+    With `--baseline`, the n-gram model's perplexity on the same tokens and that of the mix
+    p = lambda p_rnn + (1 - lambda) p_kn, lambda chosen on the model's validation text.
     """
     import numpy as np
 
     from rnncli.data import encode_lines, read_lines
     from rnncli.evaluate import evaluate
 
+    if baseline is not None:
+        from rnncli.ngram.baseline import parse_order
+        parse_order(baseline)  # a bad order fails before anything is read
     saved = load_model(model)
     d = saved.config.data
     lines = [line for path in corpora for line in read_lines(path)]
     ids = encode_lines(lines, saved.vocab, d.tokenizer, d.lowercase)
+    if baseline is not None:
+        _eval_with_baseline(saved, np.asarray(ids), baseline, json_out)
+        return
     scores = evaluate(saved.model, np.asarray(ids), saved.vocab.eos, saved.vocab.unk,
                       saved.config.train.reset_at_eos).to_dict()
     if json_out:
@@ -130,6 +143,29 @@ def eval_(
     print(f"perplexity     {scores['perplexity']:.2f}")
     print(f"accuracy       {scores['accuracy']:.2%} top-1, {scores['top5_accuracy']:.2%} top-5")
     print(f"<unk>          {scores['unk_rate']:.2%}")
+
+
+def _eval_with_baseline(saved, ids, name: str, json_out: bool) -> None:
+    import sys
+
+    from rnncli.ngram.baseline import baseline, compare
+
+    kn, _ = baseline(saved, name, lambda m: print(m, file=sys.stderr, flush=True))
+    label = f"kn{kn.order}"
+    result = compare(saved, kn, ids, label)
+    if json_out:
+        print(json.dumps({**result["network"], "baseline": result["baseline"],
+                          "mix": result["mix"]}))
+        return
+    net, ngram, mix = result["network"], result["baseline"], result["mix"]
+    print(f"tokens         {net['tokens']:,}")
+    print(f"{'':14} {'network':>9} {label:>9} {'mix':>9}")
+    print(f"{'cross-entropy':14} {net['cross_entropy']:9.4f} {ngram['cross_entropy']:9.4f} "
+          f"{mix['cross_entropy']:9.4f}  nats/token")
+    print(f"{'perplexity':14} {net['perplexity']:9.2f} {ngram['perplexity']:9.2f} "
+          f"{mix['perplexity']:9.2f}")
+    print(f"lambda         {mix['lambda']:.3f} (the network's weight in the mix, chosen on the "
+          "model's validation text)")
 
 
 # --- export -------------------------------------------------------------------------------
