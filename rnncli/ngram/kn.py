@@ -103,19 +103,22 @@ def score(model: KNModel, ids: np.ndarray) -> np.ndarray:
     """
     V, B = model.V, model.V + 1
     s = pad_lines(ids, model.eos, V)  # (L,)
-    target = s != V  # (L,) every token but <s>
+    L = len(s)
     here = s  # (L,) id of the n-gram of order n ending at each place, -1 if none
     logp = model.logp[0][s].astype(np.float64)  # (L,) the longest match so far
-    passed = np.zeros(len(s))  # (L,) summed backoffs of contexts longer than that match
+    passed = np.zeros(L)  # (L,) summed backoffs of contexts longer than that match
     for n in range(2, model.order + 1):
-        ctx = np.concatenate([[-1], here[:-1]])  # (L,) the n-1 words before each place
+        live = np.flatnonzero(here[:-1] >= 0) + 1  # places whose n-1 words before exist
+        ctx = here[live - 1]  # (K,)
+        passed[live] += model.backoff[n - 2][ctx]
         keys = model.keys[n - 1]
-        key = ctx * B + s  # (L,)
-        j = np.minimum(np.searchsorted(keys, key), max(len(keys) - 1, 0))
-        found = (ctx >= 0) & (keys[j] == key) if len(keys) else np.zeros(len(s), bool)
-        has_ctx = ctx >= 0
-        bo = np.where(has_ctx, model.backoff[n - 2][np.maximum(ctx, 0)], 0.0)  # (L,)
-        logp = np.where(found, model.logp[n - 1][j], logp)
-        passed = np.where(found, 0.0, passed + bo)
-        here = np.where(found, j, -1)
-    return (logp + passed)[target]
+        key = ctx * B + s[live]  # (K,)
+        j = np.searchsorted(keys, key)  # (K,)
+        hit = j < len(keys)
+        hit[hit] = keys[j[hit]] == key[hit]
+        at, j = live[hit], j[hit]
+        logp[at] = model.logp[n - 1][j]
+        passed[at] = 0.0
+        here = np.full(L, -1, dtype=np.int64)
+        here[at] = j
+    return (logp + passed)[s != V]
