@@ -5,7 +5,9 @@
 #   make bench        rnncli vs the reference trainer in ../shared/bench, all configs;
 #                     then complete's latency and stdin throughput with the demo model,
 #                     how often --explain names the demo's dish,
-#                     then reading a 100-million-token corpus (tokens/s, peak memory)
+#                     then reading a 100-million-token corpus (tokens/s, peak memory),
+#                     then the KN5 baseline against KenLM's lmplz on WikiText-2 and Tiny
+#                     Shakespeare (build time, memory, scoring speed, agreement)
 #   make bench-smoke  a few seconds, rnncli only
 PYTHON ?= python3
 VENV   := .venv
@@ -36,6 +38,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/bench_complete.py
 	$(PY) bench/demo_explain.py
 	$(PY) bench/bench_load.py
+	$(PY) bench/bench_kn.py
 
 bench-smoke: $(VENV)/.installed
 	$(PY) bench/bench_train.py --smoke $(BENCH_ARGS)
