@@ -6,9 +6,10 @@ import math
 
 import numpy as np
 import pytest
-
 from clirun import run
 from conftest import TINY_TEXT
+from test_errors import assert_error
+
 from rnncli import store
 from rnncli.config import load_config
 from rnncli.evaluate import evaluate
@@ -17,7 +18,6 @@ from rnncli.ngram.baseline import compare
 from rnncli.ngram.corpus import model_texts
 from rnncli.ngram.kn import score
 from rnncli.train import train
-from test_errors import assert_error
 
 
 @pytest.fixture(scope="module")
