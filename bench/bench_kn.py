@@ -44,18 +44,17 @@ from rnncli.ngram.arpa import write_arpa
 from rnncli.vocab import Vocab
 d = np.load(sys.argv[2])
 vocab = Vocab(json.load(open(sys.argv[3])))
-start, cpu = time.perf_counter(), time.process_time()
+start = time.perf_counter()
 kn = estimate(d["train"], len(vocab), vocab.eos, int(sys.argv[4]))
-built, built_cpu = time.perf_counter() - start, time.process_time() - cpu
+built = time.perf_counter() - start
 score(kn, d["test"][:1000])  # warm
-start, cpu = time.perf_counter(), time.process_time()
+start = time.perf_counter()
 logp = score(kn, d["test"])
-scored, scored_cpu = time.perf_counter() - start, time.process_time() - cpu
+scored = time.perf_counter() - start
 np.save(sys.argv[5] + ".npy", logp)
 with open(sys.argv[5], "w") as f:
     write_arpa(kn, vocab, f)
-print(json.dumps({"build_s": built, "build_cpu_s": built_cpu, "score_s": scored,
-                  "score_cpu_s": scored_cpu, "ngrams": [len(k) for k in kn.keys],
+print(json.dumps({"build_s": built, "score_s": scored, "ngrams": [len(k) for k in kn.keys],
                   "discounts": kn.discounts, "perplexity": float(np.exp(-logp.mean()))}))
 """
 
@@ -102,12 +101,8 @@ def write_text(vocab, ids, path: Path) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-CPU_S = [0.0]
-
-
 def timed_child(cmd, stdin=None, stdout=None):
-    """Run a command, returning (wall s, stdout, stderr, peak RSS MiB) via wait4; its CPU
-    seconds (user + system) in CPU_S[0]."""
+    """Run a command, returning (wall s, stdout, stderr, peak RSS MiB) via wait4."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdin=stdin, stdout=stdout or subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -115,7 +110,6 @@ def timed_child(cmd, stdin=None, stdout=None):
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
-    CPU_S[0] = usage.ru_utime + usage.ru_stime
     if status != 0:
         sys.exit(f"Error: {cmd[0]} failed (status {status}): {err[-500:]}")
     return wall, out, err, usage.ru_maxrss / 1024
@@ -147,13 +141,11 @@ def bench(corpus: str, order: int, kenlm: Path | None, tmp: Path) -> dict:
     r = {"corpus": corpus, "order": order, "vocab": len(vocab),
          "train_tokens": len(ids["train"]), "test_tokens": len(ids["test"]),
          "rnncli": {**ours, "peak_rss_mb": rss,
-                    "score_tokens_per_s": len(ids["test"]) / ours["score_s"],
-                    "score_tokens_per_cpu_s": len(ids["test"]) / ours["score_cpu_s"]}}
+                    "score_tokens_per_s": len(ids["test"]) / ours["score_s"]}}
     o = r["rnncli"]
-    print(f"[{corpus}] rnncli kn{order}: built in {o['build_s']:.1f} s ({o['build_cpu_s']:.1f} "
-          f"CPU s, peak RSS {rss:,.0f} MiB), test perplexity {o['perplexity']:.2f}, scoring "
-          f"{o['score_tokens_per_s']:,.0f} tokens/s ({o['score_tokens_per_cpu_s']:,.0f} per "
-          "CPU s)", file=sys.stderr)
+    print(f"[{corpus}] rnncli kn{order}: built in {o['build_s']:.1f} s (peak RSS {rss:,.0f} "
+          f"MiB), test perplexity {o['perplexity']:.2f}, scoring "
+          f"{o['score_tokens_per_s']:,.0f} tokens/s", file=sys.stderr)
     if kenlm is None:
         return r
     train_txt, test_txt, kl_arpa = tmp / "train.txt", tmp / "test.txt", tmp / "lmplz.arpa"
@@ -166,7 +158,7 @@ def bench(corpus: str, order: int, kenlm: Path | None, tmp: Path) -> dict:
     kl_ppl = query_ppl(kenlm / "query", kl_arpa, test_txt)
     ours_logp10 = np.load(str(arpa) + ".npy") / np.log(10)
     theirs = query_logp(kenlm / "query", arpa, test_txt)
-    r["lmplz"] = {"build_s": wall, "build_cpu_s": CPU_S[0], "peak_rss_mb": rss,
+    r["lmplz"] = {"build_s": wall, "peak_rss_mb": rss,
                   "perplexity": kl_ppl,
                   "fallback": "Substituting fallback" in err}
     r["perplexity_rel_diff"] = ours["perplexity"] / kl_ppl - 1
@@ -176,8 +168,7 @@ def bench(corpus: str, order: int, kenlm: Path | None, tmp: Path) -> dict:
         "max_abs_log10_diff": float(np.abs(theirs - ours_logp10).max())
         if len(theirs) == len(ours_logp10) else None}
     q = r["query_on_rnncli_arpa"]
-    print(f"[{corpus}] lmplz -o {order}: built in {wall:.1f} s ({CPU_S[0]:.1f} CPU s, peak "
-          f"RSS {rss:,.0f} MiB), "
+    print(f"[{corpus}] lmplz -o {order}: built in {wall:.1f} s (peak RSS {rss:,.0f} MiB), "
           f"test perplexity {kl_ppl:.2f} (rnncli {r['perplexity_rel_diff']:+.4%}); query on "
           f"rnncli's ARPA: perplexity {q['perplexity']:.2f}, {q['tokens']:,} tokens, largest "
           f"|log10 p difference| {q['max_abs_log10_diff']}", file=sys.stderr)
