@@ -135,3 +135,12 @@ def test_scoring_matches_between_the_folder_and_the_model_it_was_saved_from(held
     kn = estimate(ids, len(saved.vocab), saved.vocab.eos, 3)
     loaded, _, _ = folder.load(f"{model}.kn3")
     np.testing.assert_array_equal(score(kn, ids), score(loaded, ids))
+
+
+def test_a_training_text_changed_since_training_is_refused(held, tmp_path):
+    from rnncli.errors import DataError
+    saved = store.load(held[0])
+    (tmp_path / "other.txt").write_text(TINY_TEXT.replace("cat", "fox"))
+    saved.config.data.train = [str(tmp_path / "other.txt")]
+    with pytest.raises(DataError, match="not the one the model was trained on"):
+        model_texts(saved)
