@@ -144,3 +144,11 @@ def test_a_training_text_changed_since_training_is_refused(held, tmp_path):
     saved.config.data.train = [str(tmp_path / "other.txt")]
     with pytest.raises(DataError, match="not the one the model was trained on"):
         model_texts(saved)
+
+
+def test_build_never_writes_over_a_folder_that_is_something_else(held, tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("precious")
+    assert_error(run("kn", "build", "--model", held[0], "--order", "2", "--out",
+                     tmp_path / "mine"), "exists and is not an n-gram folder")
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "precious"

@@ -60,6 +60,7 @@ def build(saved: SavedModel, order: int, say: Say = lambda _: None) -> KNModel:
 
 
 def build_and_save(saved: SavedModel, order: int, out: Path, say: Say) -> Path:
+    folder.check_output(out)  # before the work, not after
     kn = build(saved, order, say)
     source = {"model": str(saved.path) if saved.path else None,
               "train": saved.config.data.train, "tokenizer": saved.config.data.tokenizer}

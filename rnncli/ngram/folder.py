@@ -5,7 +5,7 @@
     DIR/kn.json          format and version, order, discounts, the vocabulary, what it was
                          built from, and the tensors file's SHA-256 and size
 
-Written atomically by the model folder's writer (rnncli.store.write_folder); a tensors file
+Written atomically (rnncli.atomic), never over a folder that is something else; a tensors file
 that fails its checksum, or arrays that do not fit together, are refused on loading.
 """
 
@@ -28,12 +28,21 @@ TENSORS = "kn.safetensors"
 META = "kn.json"
 
 
+def check_output(path: str | Path) -> None:
+    """Refuse an output that exists and is something other than an n-gram folder."""
+    path = Path(path)
+    if path.exists() and not (path / META).exists() and (
+            not path.is_dir() or any(path.iterdir())):
+        raise ModelError(f"{path}: exists and is not an n-gram folder; choose another output")
+
+
 def save(kn: KNModel, vocab: Vocab, path: str | Path, source: dict[str, Any]) -> Path:
     """Write a KN model and the vocabulary it speaks as the folder `path`, atomically."""
     from safetensors.numpy import save as save_bytes
 
-    from rnncli.store import write_folder
+    from rnncli import atomic
 
+    check_output(path)
     tensors = {}
     for n in range(1, kn.order + 1):
         tensors[f"keys_{n}"] = kn.keys[n - 1]
@@ -47,7 +56,10 @@ def save(kn: KNModel, vocab: Vocab, path: str | Path, source: dict[str, Any]) ->
             "tensors": {"file": TENSORS, "sha256": hashlib.sha256(data).hexdigest(),
                         "bytes": len(data)}}
     text = (json.dumps(meta, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
-    return write_folder(Path(path), {TENSORS: data, META: text}, kind="n-gram folder")
+    try:
+        return atomic.write_folder(path, {TENSORS: data, META: text})
+    except OSError as e:
+        raise ModelError(f"{path}: cannot write the n-gram folder: {e.strerror or e}") from None
 
 
 def load(path: str | Path) -> tuple[KNModel, Vocab, dict[str, Any]]:
@@ -60,7 +72,7 @@ def load(path: str | Path) -> tuple[KNModel, Vocab, dict[str, Any]]:
         what = "no such folder" if not path.exists() else f"not an n-gram folder (no {META})"
         raise ModelError(f"{path}: {what}")
     try:
-        meta = json.loads((path / META).read_text(encoding="utf-8"))
+        meta = json.loads(_read(path / META).decode("utf-8"))
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise ValueError(f"not an rnncli n-gram folder ({META} is something else)")
         if meta.get("version") != VERSION:
@@ -73,7 +85,7 @@ def load(path: str | Path) -> tuple[KNModel, Vocab, dict[str, Any]]:
             ValueError) as e:
         raise ModelError(f"{path / META}: damaged: {e}") from None
     try:
-        data = (path / TENSORS).read_bytes()
+        data = _read(path / TENSORS)
     except OSError as e:
         raise ModelError(f"{path / TENSORS}: unreadable: {e.strerror or e}") from None
     if len(data) != size or hashlib.sha256(data).hexdigest() != sha:
@@ -97,3 +109,11 @@ def load(path: str | Path) -> tuple[KNModel, Vocab, dict[str, Any]]:
     kn = KNModel(V, vocab.eos, keys, logp, backoff,
                  [tuple(d) for d in meta.get("discounts", [])])
     return kn, vocab, meta
+
+
+def _read(file: Path) -> bytes:
+    """The bytes of a regular file (a pipe or device is refused, not read)."""
+    from rnncli.files import open_regular
+
+    with open_regular(file) as f:
+        return f.read()
