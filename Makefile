@@ -9,20 +9,21 @@
 #                     then the KN5 baseline against KenLM's lmplz on WikiText-2 and Tiny
 #                     Shakespeare (build time, memory, scoring speed, agreement)
 #   make bench-smoke  a few seconds, rnncli only
+#   make bench-serve  rnncli serve under load: 32 clients, 5,000 completions, the demo model
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 RNNCLI := $(VENV)/bin/rnncli
 PROMPT := My favourite dish is sushi. So, my favourite cuisine is
 
-.PHONY: demo test bench bench-smoke clean
+.PHONY: demo test bench bench-smoke bench-serve clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: $(PY) pyproject.toml
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,serve]'
 	touch $@
 
 demo: $(VENV)/.installed
@@ -39,6 +40,9 @@ bench: $(VENV)/.installed
 	$(PY) bench/demo_explain.py
 	$(PY) bench/bench_load.py
 	$(PY) bench/bench_kn.py
+
+bench-serve: $(VENV)/.installed
+	$(PY) bench/bench_serve.py $(BENCH_ARGS)
 
 bench-smoke: $(VENV)/.installed
 	$(PY) bench/bench_train.py --smoke $(BENCH_ARGS)

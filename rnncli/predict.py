@@ -57,7 +57,7 @@ class Completion:
 
 def complete(saved: SavedModel, prompts: list[str], decoding: Decoding | None = None, *,
              next_k: int = 0, explain: bool = False, trace: bool = False,
-             first: int = 0) -> list[Completion]:
+             first: int = 0, rngs: list | None = None) -> list[Completion]:
     """Complete each prompt as `decoding` says (default: one word, greedy).
 
     Args:
@@ -65,6 +65,8 @@ def complete(saved: SavedModel, prompts: list[str], decoding: Decoding | None = 
         explain: attribute the first completed token to the prompt's tokens (rnncli.explain)
         trace: record the hidden state at every prompt token
         first: the index of prompts[0] in the whole input (sampling seeds each prompt by it)
+        rngs: sampling: one generator per prompt, instead of those `first` and the seed give
+              (a server batching several requests, each with its own seed)
     Prompts of similar length go through the network together (see `length_groups`), so one
     very long prompt does not pad every other one to its length.
     """
@@ -76,7 +78,10 @@ def complete(saved: SavedModel, prompts: list[str], decoding: Decoding | None = 
         raise OptionError(("explain",), f"takes prompts of up to {EXPLAIN_MAX_TOKENS:,} "
                           "tokens (its cost grows with the square of the length); one has "
                           f"{max(map(len, toks)):,}")
-    rngs = prompt_rngs(d.seed, first, len(prompts)) if d.sample else None
+    if d.sample and rngs is None:
+        rngs = prompt_rngs(d.seed, first, len(prompts))
+    elif not d.sample:
+        rngs = None
     results: list[Completion | None] = [None] * len(prompts)
     for group in length_groups([len(t) for t in toks], PAD_BUDGET):
         done = _complete_group(saved, [prompts[i] for i in group], [toks[i] for i in group],

@@ -15,7 +15,7 @@ import numpy as np
 
 from rnncli.data import windows
 from rnncli.layers import log_softmax
-from rnncli.predict import length_groups, split_texts
+from rnncli.predict import align, length_groups, split_texts
 from rnncli.store import SavedModel
 from rnncli.tokenize import EOS
 
@@ -63,3 +63,26 @@ def score(saved: SavedModel, sentences: list[str]) -> list[Score]:
                          for t, tok in enumerate(toks[i] + [EOS])]
             results[i] = Score(sentences[i], float(got.astype(np.float64).sum()), per_token)
     return results  # type: ignore[return-value]
+
+
+def continuation_logprobs(saved: SavedModel, prompts: list[list[str]], continuations:
+                          list[list[str]], top: int = 0) -> list[list[tuple[float, list]]]:
+    """Each continuation token's log-probability given its prompt and the tokens before it,
+    the prompt read as `complete` reads it (from h = 0 at its first word); with `top`, also the
+    `top` likeliest tokens at that step with theirs. Per text, per continuation token:
+    (logprob, [(token, logprob), ...])."""
+    model, vocab = saved.model, saved.vocab
+    seqs = [p + c for p, c in zip(prompts, continuations)]
+    inputs, keep = align(saved, seqs)  # (T, B) aligned at their ends
+    T = inputs.shape[0]
+    hs, _ = model.run(inputs, model.zero_state(len(seqs)), keep)  # (T, B, H)
+    out = []
+    for b, (p, c) in enumerate(zip(prompts, continuations)):
+        start = T - len(seqs[b]) + len(p) - 1  # the step whose h predicts c[0]
+        logp = log_softmax(model.logits(hs[start: start + len(c), b]))  # (n, V)
+        targets = np.array(vocab.encode(c), dtype=np.int64)  # (n,)
+        best = np.argsort(-logp, axis=1, kind="stable")[:, :top]  # (n, top)
+        out.append([(float(logp[t, targets[t]]),
+                     [(vocab.itos[i], float(logp[t, i])) for i in best[t]])
+                    for t in range(len(c))])
+    return out

@@ -1,0 +1,68 @@
+"""rnncli serve: the model loaded once, behind an HTTP API and a page (the `serve` extra)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rnncli.cli.common import app, load_model, user_errors
+
+LIMITS = "Limits"
+
+
+@app.command()
+@user_errors
+def serve(
+    model: Annotated[Path | None, typer.Argument(
+        help="Model folder. Default: the one the last `rnncli train` wrote.",
+        show_default=False, readable=False)] = None,
+    host: Annotated[str, typer.Option(
+        "--host", help="Address to listen on: loopback only unless you say otherwise "
+        "(0.0.0.0: every interface).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", help="Port (0: any free one).")] = 8000,
+    max_body_bytes: Annotated[int, typer.Option(
+        "--max-body-bytes", help="Larger request bodies are refused (413).",
+        rich_help_panel=LIMITS)] = 2 << 20,
+    max_prompt_tokens: Annotated[int, typer.Option(
+        "--max-prompt-tokens", help="Tokens in one prompt or sentence.",
+        rich_help_panel=LIMITS)] = 2048,
+    max_words: Annotated[int, typer.Option(
+        "--max-words", help="Tokens one completion may add (words, max_tokens).",
+        rich_help_panel=LIMITS)] = 256,
+    max_prompts: Annotated[int, typer.Option(
+        "--max-prompts", help="Prompts (times n) or sentences in one request.",
+        rich_help_panel=LIMITS)] = 64,
+    max_batch: Annotated[int, typer.Option(
+        "--max-batch", help="Texts of waiting requests run through the network together.",
+        rich_help_panel=LIMITS)] = 256,
+):
+    """Serve a model over HTTP: a page at / that shows the completion, the next words, the
+    hidden state and the explanation as you type; complete and score as JSON (POST
+    /v1/complete, /v1/score; GET /v1/model); and the OpenAI completions API (POST
+    /v1/completions, GET /v1/models). Needs the extra: pip install 'rnncli[serve]'.
+
+    The model is loaded once; requests that arrive together go through the network together.
+    Ctrl-C or SIGTERM stops it after the requests in flight have been answered.
+    """
+    from rnncli.serve.run import ServeError
+    from rnncli.serve.run import serve as run_server
+    from rnncli.serve.settings import Settings
+
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as e:
+        raise ServeError(f"rnncli serve needs the serve extra ({e.name} is missing): "
+                         "pip install 'rnncli[serve]'") from None
+    for name, value in (("--max-body-bytes", max_body_bytes),
+                        ("--max-prompt-tokens", max_prompt_tokens), ("--max-words", max_words),
+                        ("--max-prompts", max_prompts), ("--max-batch", max_batch)):
+        if value < 1:
+            raise ServeError(f"{name} must be 1 or more, got {value}")
+    if not 0 <= port <= 65535:
+        raise ServeError(f"--port must be in 0 .. 65535, got {port}")
+    settings = Settings(host, port, max_body_bytes, max_prompt_tokens, max_words, max_prompts,
+                        max_batch)
+    run_server(load_model(model), settings)

@@ -1,0 +1,52 @@
+"""A server for the tests: `rnncli serve`'s app on a free loopback port, in a thread of the test
+process, and a small JSON client for it (urllib: nothing beyond the standard library)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+
+from rnncli import store
+from rnncli.serve.settings import Settings
+
+
+@contextmanager
+def served(model_dir, **limits):
+    """Serve the model folder on 127.0.0.1, port chosen by the system; yields (url, app)."""
+    import uvicorn
+
+    from rnncli.serve.app import create_app
+    from rnncli.serve.run import bind
+
+    app = create_app(store.load(model_dir), Settings(**limits))
+    sock = bind("127.0.0.1", 0)
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning",
+                                           access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}", app
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def call(url: str, body=None, timeout: float = 60) -> tuple[int, object]:
+    """POST `body` (an object as JSON, or raw bytes) or GET when None: (status, parsed JSON)."""
+    data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method="GET" if body is None else "POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
