@@ -17,7 +17,8 @@ from rnncli.serve.batcher import Batcher
 
 @pytest.fixture(scope="module")
 def server(tiny_model):
-    with served(tiny_model, max_body_bytes=1 << 20, max_prompt_tokens=1500) as (url, app):
+    with served(tiny_model, max_body_bytes=1 << 20, max_prompt_tokens=1500,
+                max_explain_tokens=1200) as (url, app):
         yield url, app
 
 
@@ -111,7 +112,8 @@ MB = 1 << 20
     ("/v1/complete", {"prompt": "the cat", "top_k": 3}, 400, "top_k"),  # needs sample
     ("/v1/complete", {"prompt": "the cat", "sample": True, "seed": -1}, 400, "seed"),
     ("/v1/complete", {"prompt": ["the cat"] * 65}, 400, "prompt"),
-    ("/v1/complete", {"prompt": "the cat " * 600, "explain": True}, 400, "explain"),
+    ("/v1/complete", {"prompt": "the cat " * 600, "explain": True}, 400, "explain"),  # library
+    ("/v1/complete", {"prompt": "the cat " * 610, "explain": True}, 400, "explain"),  # setting
     ("/v1/complete", {"prompt": "the cat " * MB}, 413, None),  # a body over the limit
     ("/v1/complete", b"x" * (10 * MB), 413, None),  # a 10 MB body
     ("/v1/complete", {"prompt": "the " * 262_000}, 400, "prompt"),  # 1 MB, too many tokens

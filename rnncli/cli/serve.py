@@ -28,6 +28,10 @@ def serve(
     max_prompt_tokens: Annotated[int, typer.Option(
         "--max-prompt-tokens", help="Tokens in one prompt or sentence.",
         rich_help_panel=LIMITS)] = 2048,
+    max_explain_tokens: Annotated[int, typer.Option(
+        "--max-explain-tokens", help="Tokens in a prompt to explain (its cost grows with the "
+        "square of the length, and other requests wait for it).",
+        rich_help_panel=LIMITS)] = 64,
     max_words: Annotated[int, typer.Option(
         "--max-words", help="Tokens one completion may add (words, max_tokens).",
         rich_help_panel=LIMITS)] = 256,
@@ -57,12 +61,13 @@ def serve(
         raise ServeError(f"rnncli serve needs the serve extra ({e.name} is missing): "
                          "pip install 'rnncli[serve]'") from None
     for name, value in (("--max-body-bytes", max_body_bytes),
-                        ("--max-prompt-tokens", max_prompt_tokens), ("--max-words", max_words),
+                        ("--max-prompt-tokens", max_prompt_tokens),
+                        ("--max-explain-tokens", max_explain_tokens), ("--max-words", max_words),
                         ("--max-prompts", max_prompts), ("--max-batch", max_batch)):
         if value < 1:
             raise ServeError(f"{name} must be 1 or more, got {value}")
     if not 0 <= port <= 65535:
         raise ServeError(f"--port must be in 0 .. 65535, got {port}")
-    settings = Settings(host, port, max_body_bytes, max_prompt_tokens, max_words, max_prompts,
-                        max_batch)
+    settings = Settings(host, port, max_body_bytes, max_prompt_tokens, max_explain_tokens,
+                        max_words, max_prompts, max_batch)
     run_server(load_model(model), settings)

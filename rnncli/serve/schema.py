@@ -140,9 +140,15 @@ def complete_request(saved, body: object, settings: Settings) -> CompleteRequest
     next_k = b.get("next", 0)
     if next_k < 0:
         raise BadRequest(f"'next' must be 0 or more, got {next_k}", "next")
-    return CompleteRequest(texts(saved, b["prompt"], "prompt", settings),
-                           isinstance(b["prompt"], str), d, min(next_k, len(saved.vocab)),
-                           b.get("explain", False), b.get("trace", False))
+    explain = b.get("explain", False)
+    prompts = texts(saved, b["prompt"], "prompt", settings)
+    if explain:  # it blocks every other request while it runs
+        longest = max(map(len, split_texts(saved, prompts, "prompt")))
+        if longest > settings.max_explain_tokens:
+            raise BadRequest(f"'explain': prompts of up to {settings.max_explain_tokens} tokens"
+                             f" here, one has {longest:,}", "explain")
+    return CompleteRequest(prompts, isinstance(b["prompt"], str), d,
+                           min(next_k, len(saved.vocab)), explain, b.get("trace", False))
 
 
 def seed_ok(seed: int | None) -> None:

@@ -1,0 +1,90 @@
+"""rnncli serve as a process: the extra stays out of plain commands, a missing extra is one
+`Error:` line, it binds loopback by default and stops cleanly on SIGTERM and Ctrl-C."""
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from serving import call
+
+SERVE_STACK = ("starlette", "uvicorn", "anyio", "h11", "rnncli.serve")
+
+
+def python(code: str, *args, timeout=120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_plain_commands_never_import_the_server(tiny_model):
+    code = (
+        "import json, sys\n"
+        "from typer.main import get_command\n"
+        "from rnncli.cli import app\n"
+        "get_command(app).main(sys.argv[1:], standalone_mode=False)\n"
+        f"stack = {SERVE_STACK!r}\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith(stack))))\n")
+    done = python(code, "complete", "the cat", "--json", "-m", tiny_model)
+    assert done.returncode == 0, done.stderr
+    answer, imported = done.stdout.splitlines()
+    assert json.loads(answer)["completion"] == "saw"
+    assert json.loads(imported) == []
+    assert "serve" in python(code, "--help").stdout  # the command is there all the same
+
+
+def test_without_the_extra_serve_says_how_to_install_it(tiny_model):
+    code = ("import sys\nsys.modules['uvicorn'] = None  # as if not installed\n"
+            "from rnncli.cli import main\nsys.argv[0] = 'rnncli'\nmain()\n")
+    done = python(code, "serve", tiny_model, "--port", "0")
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("Error: ")
+    assert "pip install 'rnncli[serve]'" in done.stderr
+
+
+def start(model, *args):
+    proc = subprocess.Popen([sys.executable, "-m", "rnncli", "serve", str(model), "--port", "0",
+                             *args], stderr=subprocess.PIPE, text=True)
+    line = proc.stderr.readline()  # "rnncli serve: model ..., at http://HOST:PORT/; ..."
+    found = re.search(r"at (http://[^/ ]+)/", line)
+    assert found, line + proc.stderr.read()
+    url = found.group(1)
+    deadline = time.monotonic() + 30
+    while True:  # bounded: until the server answers, or 30 s
+        try:
+            call(url + "/v1/models", timeout=5)
+            return proc, url
+        except OSError:
+            assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read()
+            time.sleep(0.05)
+
+
+@pytest.mark.parametrize("sig, status", [(signal.SIGTERM, -signal.SIGTERM),
+                                         (signal.SIGINT, 130)])
+def test_a_signal_stops_it_after_the_request_in_flight(tiny_model, sig, status):
+    proc, url = start(tiny_model)
+    assert url.startswith("http://127.0.0.1:")  # loopback unless told otherwise
+    try:
+        answers = []
+        slow = {"prompt": "the cat sat on the mat . " * 9, "explain": True}  # about a second
+        sent = threading.Thread(target=lambda: answers.append(call(url + "/v1/complete", slow)))
+        started = time.monotonic()
+        sent.start()
+        time.sleep(0.3)
+        proc.send_signal(sig)
+        sent.join(timeout=120)
+        assert answers and answers[0][0] == 200, answers
+        assert len(answers[0][1]["explain"]) == 63
+        assert proc.wait(timeout=60) == status
+        assert time.monotonic() - started > 0.3  # the answer came after the signal
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    log = proc.stderr.read()
+    assert "Traceback" not in log and "Finished server process" in log
+    with pytest.raises(OSError):
+        call(url + "/v1/models", timeout=5)  # nothing listens any more
