@@ -10,6 +10,7 @@ from rnncli.errors import RnncliError
 from rnncli.serve.settings import Settings
 from rnncli.store import SavedModel
 
+BACKLOG = 2048  # connections waiting to be accepted (uvicorn's default)
 GRACE_S = 30  # in-flight requests get this long to finish after Ctrl-C / SIGTERM
 
 
@@ -23,6 +24,7 @@ def bind(host: str, port: int) -> socket.socket:
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
+        sock.listen(BACKLOG)  # from here on a client waits in line rather than being refused
     except OSError as e:
         raise ServeError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
     sock.set_inheritable(True)

@@ -144,7 +144,7 @@ async function describe() {
   try {
     const m = await (await fetch("/v1/model")).json();
     const c = m.config.model;
-    $("model").textContent = `model ${m.name}: ${c.cell}, ${c.layers} x ${c.hidden} units, ` +
+    $("model").textContent = `${m.name}: ${c.cell}, ${c.layers} x ${c.hidden} units, ` +
       `vocabulary ${m.vocab_size}`;
   } catch (e) { /* the page works without it */ }
 }
