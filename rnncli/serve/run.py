@@ -27,7 +27,6 @@ def bind(host: str, port: int) -> socket.socket:
         sock.listen(BACKLOG)  # from here on a client waits in line rather than being refused
     except OSError as e:
         raise ServeError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
-    sock.set_inheritable(True)
     return sock
 
 

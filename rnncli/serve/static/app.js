@@ -34,14 +34,22 @@ async function ask() {
   if (!prompt.trim()) { clear(); return; }
   const id = ++latest;
   if (inflight) inflight.abort();
-  inflight = new AbortController();
+  const controller = new AbortController();
+  inflight = controller;
   $("status").textContent = " ...";
+  const post = (body) => fetch("/v1/complete", {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body), signal: controller.signal,
+  });
   try {
-    const res = await fetch("/v1/complete", {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(options(prompt)), signal: inflight.signal,
-    });
-    const answer = await res.json();
+    const body = options(prompt);
+    let res = await post(body);
+    let answer = await res.json();
+    if (!res.ok && answer.error && answer.error.param === "explain") {
+      body.explain = false;  // too long to explain here: show the rest all the same
+      res = await post(body);
+      answer = await res.json();
+    }
     if (id !== latest) return;
     if (!res.ok) { showError(answer.error); return; }
     draw(answer);
@@ -97,7 +105,10 @@ function drawExplain(attributions, explained) {
   const box = $("explain");
   box.textContent = "";
   $("explained").textContent = explained || "...";
-  if (!attributions) return;
+  if (!attributions) {
+    box.append(el("span", "muted", "(the prompt is too long to explain here)"));
+    return;
+  }
   const measure = (a) => (a.drop !== undefined ? a.drop : a.score);
   const most = Math.max(1e-9, ...attributions.map((a) => Math.abs(measure(a))));
   for (const a of attributions) {
