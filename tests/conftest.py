@@ -55,7 +55,10 @@ def tiny_model(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def demo_model(tmp_path_factory):
-    """The bundled demo, trained as `make demo` trains it (about 40 s, once per test run).
+    """The bundled demo, trained as `make demo` trains it (about 40 s, once per test run), or
+    the folder RNNCLI_DEMO_MODEL names, one `rnncli train configs/cuisine.yaml` wrote on this
+    machine (the same weights, bit for bit, on one machine and BLAS build), for runs on a busy
+    machine.
 
     Its float32 weights differ in their last bits from one BLAS kernel to another (OpenBLAS's
     Haswell and SkylakeX kernels, say), so tests of it assert only what holds for any demo model
@@ -68,6 +71,11 @@ def demo_model(tmp_path_factory):
     from rnncli.train import train
 
     config = Path(__file__).resolve().parents[1] / "configs" / "cuisine.yaml"
+    if os.environ.get("RNNCLI_DEMO_MODEL"):
+        given, demo = store.load(os.environ["RNNCLI_DEMO_MODEL"]), load_config(config)
+        if (given.config.model, given.config.train) != (demo.model, demo.train):
+            pytest.fail("RNNCLI_DEMO_MODEL is not a model trained with configs/cuisine.yaml")
+        return given.path
     return store.save(train(load_config(config)), tmp_path_factory.mktemp("demo") / "cuisine")
 
 
