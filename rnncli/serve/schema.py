@@ -108,7 +108,7 @@ def decoding(**options) -> Decoding:
 
 def from_flags(e: PromptError) -> BadRequest:
     """A library error that speaks of flags (`--top-k`), as the JSON field (`top_k`)."""
-    message = re.sub(r"--([a-z][a-z-]*)", lambda m: m.group(1).replace("-", "_"), str(e))
+    message = re.sub(r"--([a-z][a-z-]*)", lambda m: repr(m.group(1).replace("-", "_")), str(e))
     flag = re.search(r"--([a-z][a-z-]*)", str(e))
     return BadRequest(message, flag.group(1).replace("-", "_") if flag else None)
 
