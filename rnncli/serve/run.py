@@ -39,7 +39,7 @@ def serve(saved: SavedModel, settings: Settings) -> None:
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     where = "" if host in ("127.0.0.1", "::1") else " (reachable from other machines)"
-    print(f"rnncli serve: model {saved.path}, vocabulary {len(saved.vocab)}, at "
+    print(f"rnncli serve: model {saved.path.name}, vocabulary {len(saved.vocab)}, at "
           f"http://{shown}:{port}/{where}; Ctrl-C stops", file=sys.stderr, flush=True)
     config = uvicorn.Config(create_app(saved, settings), access_log=False, lifespan="on",
                             timeout_graceful_shutdown=GRACE_S, log_level="info")
