@@ -48,11 +48,11 @@ def test_explain_names_the_dish_across_the_demo_corpus(tmp_path, demo_model):
     assert min(report["dish_ranked_first"]["drop"].values()) >= 0.75
 
 
-def test_bench_serve_answers_every_request(tmp_path, demo_model):
+def test_bench_serve_answers_every_request(tmp_path, fixed_demo_model):
     """make bench-serve in small: concurrent clients against a served demo model, no failure,
     throughput and latency reported."""
     out = tmp_path / "s.json"
-    proc = subprocess.run([sys.executable, "bench/bench_serve.py", "--model", str(demo_model),
+    proc = subprocess.run([sys.executable, "bench/bench_serve.py", "--model", str(fixed_demo_model),
                            "--clients", "8", "--requests", "300", "--runs", "1", "--out",
                            str(out)], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr

@@ -35,11 +35,11 @@ def browser_or_skip():
     return sync_playwright
 
 
-def test_typing_the_prompt_shows_the_memory_at_work(demo_model, tmp_path):
+def test_typing_the_prompt_shows_the_memory_at_work(fixed_demo_model, tmp_path):
     sync_playwright = browser_or_skip()
-    saved = store.load(demo_model)
+    saved = store.load(fixed_demo_model)
     tokens = split_texts(saved, [SEED_PROMPT], "prompt")[0]
-    with served(demo_model) as (url, _), sync_playwright() as pw:
+    with served(fixed_demo_model) as (url, _), sync_playwright() as pw:
         browser = pw.chromium.launch_persistent_context(
             tmp_path / "profile", executable_path=CHROMIUM, args=FLAGS, headless=True,
             chromium_sandbox=False, viewport={"width": 1100, "height": 1000})  # a fresh profile

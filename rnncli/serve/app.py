@@ -27,10 +27,16 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from rnncli.errors import RnncliError
+from rnncli.errors import OptionError, RnncliError
 from rnncli.serve import openai_api, work
 from rnncli.serve.batcher import Batcher
-from rnncli.serve.schema import BadRequest, complete_request, from_flags, parse_json, score_request
+from rnncli.serve.schema import (
+    BadRequest,
+    bad_option,
+    complete_request,
+    parse_json,
+    score_request,
+)
 from rnncli.serve.settings import Settings
 from rnncli.store import SavedModel
 
@@ -111,7 +117,7 @@ def create_app(saved: SavedModel, settings: Settings | None = None) -> Starlette
         return error(e.status, str(e), e.field)
 
     async def user_error(request: Request, e: RnncliError) -> JSON:
-        bad = from_flags(e)
+        bad = bad_option(e) if isinstance(e, OptionError) else BadRequest(str(e))
         return error(bad.status, str(bad), bad.field)
 
     async def http_error(request: Request, e: HTTPException) -> JSON:

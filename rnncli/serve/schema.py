@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 from dataclasses import dataclass, replace
 
 from rnncli.decode import Decoding
-from rnncli.errors import PromptError
+from rnncli.errors import OptionError, PromptError
 from rnncli.predict import split_texts
 from rnncli.serve.settings import Settings
 
@@ -99,18 +98,22 @@ def texts(saved, value: str | list[str], field: str, settings: Settings) -> list
 
 
 def decoding(**options) -> Decoding:
-    """complete's Decoding from JSON options; its errors name the JSON field, not the flag."""
+    """complete's Decoding from JSON options (a BadRequest naming the field at fault)."""
     try:
         return Decoding(**options)
-    except PromptError as e:
-        raise from_flags(e) from None
+    except OptionError as e:
+        raise bad_option(e) from None
 
 
-def from_flags(e: PromptError) -> BadRequest:
-    """A library error that speaks of flags (`--top-k`), as the JSON field (`top_k`)."""
-    message = re.sub(r"--([a-z][a-z-]*)", lambda m: repr(m.group(1).replace("-", "_")), str(e))
-    flag = re.search(r"--([a-z][a-z-]*)", str(e))
-    return BadRequest(message, flag.group(1).replace("-", "_") if flag else None)
+JSON_NAMES = {"next_k": "next"}  # the library's option names that the JSON API words otherwise
+
+
+def bad_option(e: OptionError) -> BadRequest:
+    """A library OptionError, worded with the JSON fields (`'top_k' ... add 'sample'`)."""
+    def name(option: str) -> str:
+        return repr(JSON_NAMES.get(option, option))
+
+    return BadRequest(e.worded(name), JSON_NAMES.get(e.options[0], e.options[0]))
 
 
 @dataclass(frozen=True)
