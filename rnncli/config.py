@@ -22,6 +22,7 @@ DEMO_DIR = Path(__file__).resolve().parent / "demo"
 TOKENIZERS = ("word", "char")
 CELLS = ("rnn", "lstm", "gru")
 PATH = {"path": True}  # field metadata: a path, resolved against the folder of whoever gave it
+SOFTMAXES = ("full", "adaptive")
 
 
 @dataclass
@@ -48,6 +49,10 @@ class ModelConfig:
     tie_weights: bool = False  # the output matrix is the embedding matrix (embedding == hidden)
     init: float | None = None  # uniform(-init, init) for every weight; None: per-matrix defaults
     forget_bias: float | None = None  # LSTM: the forget gate's initial bias (1.0 keeps memories)
+    softmax: str = "full"  # full | adaptive (Grave et al. 2017: a head and tail clusters)
+    # adaptive: word ids where the head ends and each tail cluster begins (ids are by frequency)
+    cutoffs: list[int] = field(default_factory=lambda: [2000, 10000])
+    div_value: float = 4.0  # adaptive: tail cluster i projects h to hidden / div_value^(i+1)
 
 
 @dataclass
@@ -145,6 +150,18 @@ def validate(config: Config, sources: dict[str, str] | None = None,
     if m.tie_weights and m.embedding != m.hidden:
         fail("model.tie_weights", f"needs model.embedding == model.hidden, got "
                                   f"{m.embedding} and {m.hidden}")
+    if m.softmax not in SOFTMAXES:
+        fail("model.softmax", f"must be one of {', '.join(SOFTMAXES)}, got {m.softmax!r}")
+    if not m.cutoffs or any(c < 1 for c in m.cutoffs) or m.cutoffs != sorted(set(m.cutoffs)):
+        fail("model.cutoffs", f"must be word ids above 0 in increasing order, got {m.cutoffs}")
+    if not m.div_value > 0:
+        fail("model.div_value", f"must be > 0, got {m.div_value}")
+    if m.softmax == "adaptive":
+        if m.tie_weights:
+            fail("model.tie_weights", "does not combine with model.softmax: adaptive")
+        if m.hidden // m.div_value ** len(m.cutoffs) < 1:
+            fail("model.div_value", f"leaves the last tail cluster no dimensions: hidden "
+                                    f"{m.hidden} / {m.div_value}^{len(m.cutoffs)} < 1")
     if m.init is not None and not m.init > 0:
         fail("model.init", f"must be > 0 (or null for the defaults), got {m.init}")
     if not 0.0 <= t.momentum < 1.0:

@@ -154,7 +154,7 @@ class Stepper:
         return np.isin(ids, self.stops)
 
     def logp(self, h: np.ndarray) -> np.ndarray:
-        logp = log_softmax(self.model.logits(h))  # (N, V)
+        logp = self.model.log_probs(h)  # (N, V)
         logp[:, self.banned] = -np.inf
         return logp
 

@@ -4,6 +4,10 @@ Every target token counts, <eos> included: the text is cut at line ends into par
 each starting from a zero state with an <eos> before its first line, so the first word of every
 line is predicted too. The hidden state follows the policy the model was trained with (reset
 after each <eos>, or carried across lines).
+
+Only the forward pass runs, and the output layer gives only what the scores need: each target's
+log-probability and how many words the model found likelier (its rank), in row blocks that bound
+the (rows, V) arrays; never the whole log-softmax.
 """
 
 from __future__ import annotations
@@ -13,9 +17,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnncli import adaptive
 from rnncli.data import eval_streams, windows
-from rnncli.layers import log_softmax
 from rnncli.model import RNNLM
+from rnncli.parallel import for_row_blocks
+
+BLOCK = 1 << 22  # elements of the (rows, V) logits computed at once
 
 
 @dataclass
@@ -57,18 +64,56 @@ def evaluate(model: RNNLM, ids: np.ndarray, eos: int, unk: int, reset_at_eos: bo
         T = win.inputs.shape[0]
         keep = (win.prev != eos) if reset_at_eos else None
         hs, state = model.run(win.inputs, state, keep)  # (T, S, H)
-        logp = log_softmax(model.logits(hs.reshape(T * S, model.H)))  # (T*S, V)
         w = weight[i * bptt: i * bptt + T].reshape(-1) > 0  # real targets only
         targets = win.targets.reshape(-1)[w]
-        logp = logp[w]
-        target_logp = logp[np.arange(len(targets)), targets]
+        target_logp, rank = target_scores(model, hs.reshape(T * S, model.H)[w], targets)
         if per_token:
             place = start[None, :] + (i * bptt + np.arange(T))[:, None]  # (T, S)
             scores.logp[place.reshape(-1)[w]] = target_logp
-        rank = (logp > target_logp[:, None]).sum(axis=1)  # tokens strictly likelier
         scores.tokens += len(targets)
-        scores.nll -= float(target_logp.astype(np.float64).sum())
+        scores.nll -= float(target_logp.sum())
         scores.top1 += int((rank == 0).sum())
         scores.top5 += int((rank < 5).sum())
         scores.unk += int((targets == unk).sum())
     return scores
+
+
+def target_scores(model: RNNLM, h: np.ndarray, targets: np.ndarray,
+                  k: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """log p(target) (N,) float64 and the number of words strictly likelier (N,), exact below
+    k, from the top layer's h (N, H)."""
+    if model.softmax is not None:
+        return adaptive.target_scores(h, targets, model.params, model.softmax, k)
+    return full_target_scores(h, targets, model.W_hy, model.params["b_y"])
+
+
+def full_target_scores(h: np.ndarray, targets: np.ndarray, W_hy: np.ndarray,
+                       b_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The full softmax's target_scores: four passes over each block of logits z (compare,
+    shift, exp, sum), with log p_y = -log sum_j exp(z_j - z_y), which needs no max: the sum is
+    at least 1 (the target's own term). Rows where exp overflows (a word over e^88 times
+    likelier than the target) are done again with the max shift."""
+    N, V = h.shape[0], W_hy.shape[1]
+    logp = np.empty(N, dtype=np.float64)
+    rank = np.empty(N, dtype=np.int64)
+    step = max(1, BLOCK // V)
+    for s in range(0, N, step):
+        z = h[s: s + step] @ W_hy  # (n, V)
+        z += b_y
+
+        def rows(r: slice, z=z, s=s) -> None:
+            block, g = z[r], slice(s + r.start, s + r.stop)  # g: the same rows in the whole
+            z_y = block[np.arange(block.shape[0]), targets[g]].copy()  # (n,)
+            rank[g] = np.count_nonzero(block > z_y[:, None], axis=1)  # words strictly likelier
+            block -= z_y[:, None]
+            np.exp(block, out=block)
+            logp[g] = -np.log(block.sum(axis=1).astype(np.float64))
+
+        for_row_blocks(z.shape[0], z.size, rows)
+    bad = np.flatnonzero(~np.isfinite(logp))  # overflowed: again, shifted by the max
+    if len(bad):
+        z = h[bad] @ W_hy + b_y  # (n, V)
+        z -= z.max(axis=1, keepdims=True)
+        z -= np.log(np.exp(z).sum(axis=1, keepdims=True))
+        logp[bad] = z[np.arange(len(bad)), targets[bad]]
+    return logp, rank

@@ -36,8 +36,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnncli import layers
-
 
 @dataclass
 class Attribution:
@@ -87,18 +85,16 @@ def log_prob_gradients(model, x: np.ndarray, keep: np.ndarray,
     for k, st in enumerate(model.zero_state(B)):
         h, _, cache = model.cell.forward(h, st, keep_f, model.layer(k))  # (T, B, H)
         caches.append(cache)
-    logp = layers.log_softmax(model.logits(h[-1]))  # (B, V) after each row's last step
-
-    # 2) the gradient of log p(target): d/dlogits = onehot(target) - softmax(logits)
-    dlogits = -np.exp(logp)  # (B, V)
-    dlogits[np.arange(B), targets] += 1.0
-    dhs = np.zeros_like(h)  # (T, B, H) only the last step's output is differentiated
-    dhs[-1] = dlogits @ model.W_hy.T  # backprop through the output layer
+    # 2) log p(target) after each row's last step, and its gradient there (the output layer's
+    #    backward); the other steps' outputs are not differentiated
+    logp, dh = model.target_log_prob_grad(h[-1], targets)  # (B,), (B, H)
+    dhs = np.zeros_like(h)  # (T, B, H)
+    dhs[-1] = dh
 
     # 3) back through time and down the layers to the inputs
     for k in reversed(range(model.n_layers)):
         dhs, _ = model.cell.backward(dhs, caches[k])  # (T, B, in) the layer's input gradient
-    return logp[np.arange(B), targets], dhs
+    return logp, dhs
 
 
 def expected_words(model, ids: np.ndarray, eos: int) -> np.ndarray:
@@ -107,7 +103,7 @@ def expected_words(model, ids: np.ndarray, eos: int) -> np.ndarray:
     keep = np.ones((len(ids), 1), dtype=bool)
     keep[:2] = False  # <eos> read from h = 0, then the prompt starts afresh from h = 0
     hs, _ = model.run(np.r_[eos, ids[:-1]][:, None], model.zero_state(1), keep)  # (T, 1, H)
-    return np.exp(layers.log_softmax(model.logits(hs[:, 0])))  # (T, V) the next-word guesses
+    return np.exp(model.log_probs(hs[:, 0]))  # (T, V) the next-word guesses
 
 
 def expected_inputs(model, ids: np.ndarray, eos: int) -> np.ndarray:
@@ -131,7 +127,7 @@ def replacement_drop(model, ids: np.ndarray, target: int, q: np.ndarray) -> np.n
     def log_p(inputs: np.ndarray) -> np.ndarray:  # (T, R) prompts -> (R,) log p(target)
         hs, _ = model.run(inputs, model.zero_state(inputs.shape[1]),
                           np.repeat(keep, inputs.shape[1], axis=1))
-        return layers.log_softmax(model.logits(hs[-1]))[:, target]
+        return model.log_probs(hs[-1])[:, target]
 
     swaps = [(t, k) for t in range(T) for k in range(K)]  # row t * K + k: w_t -> alt[t, k]
     log_p_alt = np.empty(len(swaps))
@@ -193,7 +189,7 @@ def trace(model, hs: np.ndarray, inputs: np.ndarray, itos: list[str]) -> list[li
     """Per prompt, per step: the top layer's h_t (hs: (T, B, H)), its norm and the next-token
     guess it makes."""
     T, B, H = hs.shape
-    logp = layers.log_softmax(model.logits(hs.reshape(T * B, H))).reshape(T, B, -1)
+    logp = model.log_probs(hs.reshape(T * B, H)).reshape(T, B, -1)
     guess = logp.argmax(axis=2)  # (T, B)
     norms = np.linalg.norm(hs, axis=2)  # (T, B)
     return [[TraceStep(itos[inputs[t, b]], float(norms[t, b]), itos[guess[t, b]],

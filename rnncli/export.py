@@ -12,6 +12,14 @@ goes to bias_ih, with bias_hh zero; the GRU keeps both.
     rnn.bias_hh_l{k}        (G*H,)        0    (gru: b_hh)
     decoder.weight          (V, H)        W_hy.T (the embedding itself when the weights are tied)
     decoder.bias            (V,)          b_y
+
+With the adaptive softmax the decoder is nn.AdaptiveLogSoftmaxWithLoss(H, V, cutoffs, div_value,
+head_bias=True), in its state-dict layout:
+
+    decoder.head.weight         (C_0 + K, H)  W_head.T
+    decoder.head.bias           (C_0 + K,)    b_head
+    decoder.tail.{i}.0.weight   (d_i, H)      W_proj.i.T
+    decoder.tail.{i}.1.weight   (V_i, d_i)    W_tail.i.T
 """
 
 from __future__ import annotations
@@ -43,15 +51,23 @@ def to_torch(model: RNNLM, dtype=np.float32) -> dict[str, np.ndarray]:
         else:
             out[f"rnn.bias_ih_l{k}"] = layer["b_h"]
             out[f"rnn.bias_hh_l{k}"] = np.zeros_like(layer["b_h"])
-    out["decoder.weight"] = p["W_emb"] if model.tie_weights else p["W_hy"].T
-    out["decoder.bias"] = p["b_y"]
+    if model.softmax is not None:
+        out["decoder.head.weight"] = p["W_head"].T
+        out["decoder.head.bias"] = p["b_head"]
+        for i in range(len(model.softmax.dims)):
+            out[f"decoder.tail.{i}.0.weight"] = p[f"W_proj.{i}"].T
+            out[f"decoder.tail.{i}.1.weight"] = p[f"W_tail.{i}"].T
+    else:
+        out["decoder.weight"] = p["W_emb"] if model.tie_weights else p["W_hy"].T
+        out["decoder.bias"] = p["b_y"]
     return {n: np.ascontiguousarray(a, dtype=dtype) for n, a in out.items()}
 
 
 def from_torch(state: dict[str, np.ndarray], cell: str, n_layers: int,
                tie_weights: bool = False) -> dict[str, np.ndarray]:
-    """A word_language_model state dict -> rnncli parameters (same dtype as given)."""
-    p = {"W_emb": state["encoder.weight"], "b_y": state["decoder.bias"]}
+    """A word_language_model state dict -> rnncli parameters (same dtype as given); an adaptive
+    decoder's (decoder.head.*, decoder.tail.*) when the state has one."""
+    p = {"W_emb": state["encoder.weight"]}
     for k in range(n_layers):
         p[layer_name("W_xh", k)] = state[f"rnn.weight_ih_l{k}"].T.copy()
         p[layer_name("W_hh", k)] = state[f"rnn.weight_hh_l{k}"].T.copy()
@@ -60,6 +76,16 @@ def from_torch(state: dict[str, np.ndarray], cell: str, n_layers: int,
             p[layer_name("b_xh", k)], p[layer_name("b_hh", k)] = b_ih, b_hh
         else:
             p[layer_name("b_h", k)] = b_ih + b_hh  # they are only ever added
+    if "decoder.head.weight" in state:
+        p["W_head"] = state["decoder.head.weight"].T.copy()
+        p["b_head"] = state["decoder.head.bias"]
+        i = 0
+        while f"decoder.tail.{i}.0.weight" in state:
+            p[f"W_proj.{i}"] = state[f"decoder.tail.{i}.0.weight"].T.copy()
+            p[f"W_tail.{i}"] = state[f"decoder.tail.{i}.1.weight"].T.copy()
+            i += 1
+        return p
+    p["b_y"] = state["decoder.bias"]
     if not tie_weights:
         p["W_hy"] = state["decoder.weight"].T.copy()
     return p
@@ -86,6 +112,8 @@ def export_bytes(saved: SavedModel, fmt: str = "torch") -> bytes:
         "vocab": json.dumps(saved.vocab.itos, ensure_ascii=False),
         "rnncli": json.dumps({"cell": m.cell, "embedding": m.embedding, "hidden": m.hidden,
                               "layers": m.layers, "tie_weights": m.tie_weights,
+                              "softmax": m.softmax, "cutoffs": m.cutoffs,
+                              "div_value": m.div_value,
                               "reset_at_eos": saved.config.train.reset_at_eos}),
     }
     return save(to_torch(saved.model), metadata=metadata)

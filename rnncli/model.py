@@ -8,7 +8,8 @@ Layers stack: layer k reads the hidden states of layer k - 1. The parameters of 
 as in the equations (W_xh, W_hh, b_h); layer k's carry a suffix (W_xh.1, ...). With tied weights
 the output matrix is the embedding matrix (W_hy = W_emb.T). Dropout (inverted: kept units are
 scaled by 1 / (1 - p)) acts on the embeddings, between layers and before the output layer, in
-training only.
+training only. With `model.softmax: adaptive` the output layer is rnncli.adaptive's instead
+(an exact softmax in a head and tail clusters, parameters W_head, b_head, W_proj.i, W_tail.i).
 
 A state is one tuple per layer: (h,) for rnn and gru, (h, c) for lstm, each (B, H).
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnncli import cells, layers
+from rnncli import adaptive, cells, layers
 
 
 def layer_name(base: str, k: int) -> str:
@@ -25,15 +26,26 @@ def layer_name(base: str, k: int) -> str:
 
 
 def param_shapes(V: int, E: int, H: int, cell: str = "rnn", n_layers: int = 1,
-                 tie_weights: bool = False) -> dict[str, tuple[int, ...]]:
+                 tie_weights: bool = False,
+                 softmax: adaptive.Clusters | None = None) -> dict[str, tuple[int, ...]]:
     shapes = {"W_emb": (V, E)}
     for k in range(n_layers):
         for base, shape in cells.shapes(cell, E if k == 0 else H, H).items():
             shapes[layer_name(base, k)] = shape
+    if softmax is not None:  # the adaptive output layer instead of W_hy, b_y
+        return shapes | adaptive.shapes(softmax, H)
     if not tie_weights:
         shapes["W_hy"] = (H, V)
     shapes["b_y"] = (V,)
     return shapes
+
+
+def output_clusters(m, V: int) -> adaptive.Clusters | None:
+    """The adaptive softmax's clusters for a ModelConfig `m` and V words; None for the full
+    softmax. ValueError when the cutoffs do not fit the vocabulary."""
+    if m.softmax != "adaptive":
+        return None
+    return adaptive.clusters(V, m.hidden, m.cutoffs, m.div_value)
 
 
 def dropout_mask(rng: np.random.Generator, shape: tuple[int, ...], p: float,
@@ -46,33 +58,36 @@ def dropout_mask(rng: np.random.Generator, shape: tuple[int, ...], p: float,
 
 class RNNLM:
     def __init__(self, params: dict[str, np.ndarray], cell: str = "rnn", n_layers: int = 1,
-                 tie_weights: bool = False, dropout: float = 0.0):
+                 tie_weights: bool = False, dropout: float = 0.0,
+                 softmax: adaptive.Clusters | None = None):
         self.params = params
+        self.softmax = softmax  # None: the full softmax
         self.cell = cells.CELLS[cell]
         self.n_layers = n_layers
         self.tie_weights = tie_weights
         self.dropout = dropout
         self.V, self.E = params["W_emb"].shape
         self.H = params["W_hh"].shape[0]
-        expected = param_shapes(self.V, self.E, self.H, cell, n_layers, tie_weights)
+        expected = param_shapes(self.V, self.E, self.H, cell, n_layers, tie_weights, softmax)
         if set(params) != set(expected):
             raise ValueError(f"parameters {sorted(params)} do not fit, expected {sorted(expected)}")
 
     @classmethod
     def init(cls, V: int, E: int, H: int, seed: int = 0, dtype=np.float32, cell: str = "rnn",
              n_layers: int = 1, tie_weights: bool = False, dropout: float = 0.0,
-             init: float | None = None, forget_bias: float | None = None) -> RNNLM:
+             init: float | None = None, forget_bias: float | None = None,
+             softmax: adaptive.Clusters | None = None) -> RNNLM:
         """Random weights. With `init`, everything is uniform in +-init (as torch_rnnlm.py);
         otherwise as PyTorch's word_language_model: embedding and output uniform in +-0.1,
         recurrent weights uniform in +-1/sqrt(H), biases zero. `forget_bias` sets the LSTM's
         forget-gate bias."""
         rng = np.random.default_rng(seed)
         params = {}
-        for name, shape in param_shapes(V, E, H, cell, n_layers, tie_weights).items():
+        for name, shape in param_shapes(V, E, H, cell, n_layers, tie_weights, softmax).items():
             base = name.split(".")[0]
             if init is not None:
                 r = init
-            elif base in ("W_emb", "W_hy"):
+            elif base in ("W_emb", "W_hy", "W_head", "W_tail"):
                 r = 0.1
             elif base.startswith("W_"):
                 r = 1.0 / np.sqrt(H)
@@ -83,16 +98,17 @@ class RNNLM:
             for k in range(n_layers):
                 params[layer_name("b_h", k)][H: 2 * H] = forget_bias  # gate order i, f, g, o
         params = {n: a.astype(dtype) for n, a in params.items()}
-        return cls(params, cell, n_layers, tie_weights, dropout)
+        return cls(params, cell, n_layers, tie_weights, dropout, softmax)
 
     @classmethod
     def from_config(cls, m, V: int, seed: int = 0, params=None) -> RNNLM:
         """A model for a ModelConfig `m`: fresh weights, or the given `params`."""
+        softmax = output_clusters(m, V)
         if params is not None:
-            return cls(params, m.cell, m.layers, m.tie_weights, m.dropout)
+            return cls(params, m.cell, m.layers, m.tie_weights, m.dropout, softmax)
         return cls.init(V, m.embedding, m.hidden, seed=seed, cell=m.cell, n_layers=m.layers,
                         tie_weights=m.tie_weights, dropout=m.dropout, init=m.init,
-                        forget_bias=m.forget_bias)
+                        forget_bias=m.forget_bias, softmax=softmax)
 
     @property
     def dtype(self):
@@ -145,14 +161,20 @@ class RNNLM:
             if drop:
                 masks.append(dropout_mask(rng, x.shape, self.dropout, self.dtype))
                 x = x * masks[-1]
-        logits, out_cache = layers.linear_forward(x.reshape(T * B, self.H), self.W_hy,
-                                                  p["b_y"])  # (T*B, V)
-        loss, dlogits = layers.softmax_cross_entropy(logits, targets.reshape(T * B),
-                                                     inplace=True)  # logits become dlogits
-
-        # 2) backward, in reverse
         grads = {}
-        dh, dW_hy, grads["b_y"] = layers.linear_backward(dlogits, out_cache)
+        if self.softmax is not None:  # the adaptive softmax: forward and backward at once
+            nll, out_cache = adaptive.adaptive_forward(x.reshape(T * B, self.H),
+                                                       targets.reshape(T * B), p, self.softmax)
+            loss = float(nll.mean())
+            dh, out_grads = adaptive.adaptive_backward(1.0 / (T * B), out_cache)
+            grads.update(out_grads)
+        else:
+            logits, out_cache = layers.linear_forward(x.reshape(T * B, self.H), self.W_hy,
+                                                      p["b_y"])  # (T*B, V)
+            loss, dlogits = layers.softmax_cross_entropy(logits, targets.reshape(T * B),
+                                                         inplace=True)  # logits -> dlogits
+            # 2) backward, in reverse
+            dh, dW_hy, grads["b_y"] = layers.linear_backward(dlogits, out_cache)
         dx = dh.reshape(T, B, self.H)
         for k in reversed(range(self.n_layers)):
             if drop:
@@ -163,7 +185,9 @@ class RNNLM:
         if drop:
             dx *= masks[0]
         dW_emb = layers.embedding_backward(dx, inputs, self.V)
-        if self.tie_weights:  # W_emb is used twice: as the embedding and as W_hy.T
+        if self.softmax is not None:
+            grads["W_emb"] = dW_emb
+        elif self.tie_weights:  # W_emb is used twice: as the embedding and as W_hy.T
             dense = np.ascontiguousarray(dW_hy.T)  # (V, E)
             dense[dW_emb.rows] += dW_emb.values
             grads["W_emb"] = dense
@@ -195,5 +219,25 @@ class RNNLM:
         return x, state
 
     def logits(self, h: np.ndarray) -> np.ndarray:
-        """Scores of the next token: h (N, H) -> (N, V)."""
+        """Scores of the next token (the full softmax's): h (N, H) -> (N, V)."""
         return h @ self.W_hy + self.params["b_y"]
+
+    def log_probs(self, h: np.ndarray) -> np.ndarray:
+        """The next token's whole distribution, log p: h (N, H) -> (N, V)."""
+        if self.softmax is not None:
+            return adaptive.log_prob(h, self.params, self.softmax)
+        return layers.log_softmax(self.logits(h))
+
+    def target_log_prob_grad(self, h: np.ndarray,
+                             targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """log p(target) of each row and its gradient with respect to h:
+        h (N, H), targets (N,) -> logp (N,), dlogp/dh (N, H)."""
+        N = h.shape[0]
+        if self.softmax is not None:
+            nll, cache = adaptive.adaptive_forward(h, targets, self.params, self.softmax)
+            dh, _ = adaptive.adaptive_backward(-1.0, cache)  # d(-nll)/dh
+            return -nll, dh
+        logp = layers.log_softmax(self.logits(h))  # (N, V)
+        dlogits = -np.exp(logp)  # d log p_y / dlogits = onehot(y) - softmax(logits)
+        dlogits[np.arange(N), targets] += 1.0
+        return logp[np.arange(N), targets], dlogits @ self.W_hy.T  # backprop through W_hy

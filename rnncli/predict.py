@@ -23,7 +23,6 @@ from rnncli.decode import (
     prompt_rngs,
 )
 from rnncli.errors import OptionError, PromptError
-from rnncli.layers import log_softmax
 from rnncli.store import SavedModel
 from rnncli.tokenize import detokenize, tokenizer
 
@@ -160,7 +159,7 @@ def _complete_group(saved: SavedModel, prompts: list[str], toks: list[list[str]]
     #    costly part with a large vocabulary: decoding computes it again with <unk> banned)
     nexts: list[list[tuple[str, float]]] = [[] for _ in range(B)]
     if next_k:
-        logp = log_softmax(model.logits(h))  # (B, V)
+        logp = model.log_probs(h)  # (B, V)
         nexts = [_top_k(row, next_k, vocab.itos) for row in logp]
 
     # 3) the completion

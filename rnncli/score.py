@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnncli.data import windows
-from rnncli.layers import log_softmax
 from rnncli.predict import align, length_groups, split_texts
 from rnncli.store import SavedModel
 from rnncli.tokenize import EOS
 
-MAX_CELLS = 1 << 12  # (step, sentence) cells scored together: bounds the (cells, V) array
+MAX_CELLS = 1 << 12  # (step, sentence) cells read through the network together
+BLOCK = 1 << 22  # elements of a (cells, V) distribution computed at once
 
 
 @dataclass
@@ -51,17 +51,17 @@ def score(saved: SavedModel, sentences: list[str]) -> list[Score]:
         targets = win.targets
         keep = (win.prev != vocab.eos) if saved.config.train.reset_at_eos else None
         hs, _ = model.run(win.inputs, model.zero_state(len(group)), keep)  # (T, B, H)
-        logp = log_softmax(model.logits(hs.reshape(-1, model.H))).reshape(T, len(group), -1)
+        got, best, best_logp = _targets_and_best(model, hs.reshape(-1, model.H),
+                                                 targets.reshape(-1))
+        got, best, best_logp = (a.reshape(T, len(group)) for a in (got, best, best_logp))
         for b, i in enumerate(group):
             n = len(toks[i]) + 1  # the words and the closing <eos>
-            rows = logp[:n, b]  # (n, V)
-            target = targets[:n, b]
-            got = rows[np.arange(n), target]
-            best = rows.argmax(axis=1)
-            per_token = [{"token": tok, "surprisal_bits": float(-got[t] / math.log(2)),
-                          "best": vocab.itos[best[t]], "best_prob": float(np.exp(rows[t, best[t]]))}
+            per_token = [{"token": tok, "surprisal_bits": float(-got[t, b] / math.log(2)),
+                          "best": vocab.itos[best[t, b]],
+                          "best_prob": float(np.exp(best_logp[t, b]))}
                          for t, tok in enumerate(toks[i] + [EOS])]
-            results[i] = Score(sentences[i], float(got.astype(np.float64).sum()), per_token)
+            results[i] = Score(sentences[i], float(got[:n, b].astype(np.float64).sum()),
+                               per_token)
     return results  # type: ignore[return-value]
 
 
@@ -79,10 +79,26 @@ def continuation_logprobs(saved: SavedModel, prompts: list[list[str]], continuat
     out = []
     for b, (p, c) in enumerate(zip(prompts, continuations)):
         start = T - len(seqs[b]) + len(p) - 1  # the step whose h predicts c[0]
-        logp = log_softmax(model.logits(hs[start: start + len(c), b]))  # (n, V)
+        logp = model.log_probs(hs[start: start + len(c), b])  # (n, V)
         targets = np.array(vocab.encode(c), dtype=np.int64)  # (n,)
         best = np.argsort(-logp, axis=1, kind="stable")[:, :top]  # (n, top)
         out.append([(float(logp[t, targets[t]]),
                      [(vocab.itos[i], float(logp[t, i])) for i in best[t]])
                     for t in range(len(c))])
     return out
+
+
+def _targets_and_best(model, h: np.ndarray, targets: np.ndarray):
+    """log p(target), the likeliest word and its log p, per row of h (N, H): the distribution
+    is computed in row blocks, never all (N, V) at once."""
+    N = h.shape[0]
+    got, best_logp = np.empty(N), np.empty(N)
+    best = np.empty(N, dtype=np.int64)
+    step = max(1, BLOCK // model.V)
+    for s in range(0, N, step):
+        logp = model.log_probs(h[s: s + step])  # (n, V)
+        idx, r = np.arange(logp.shape[0]), slice(s, s + logp.shape[0])
+        got[r] = logp[idx, targets[r]]
+        best[r] = logp.argmax(axis=1)
+        best_logp[r] = logp[idx, best[r]]
+    return got, best, best_logp

@@ -29,7 +29,7 @@ from rnncli import atomic, files
 from rnncli.config import Config, config_from_dict
 from rnncli.errors import ConfigError, ModelError
 from rnncli.files import open_regular
-from rnncli.model import RNNLM, param_shapes
+from rnncli.model import RNNLM, output_clusters, param_shapes
 from rnncli.vocab import Vocab
 
 FORMAT = "rnncli-model"
@@ -150,7 +150,12 @@ def load(path: str | Path) -> SavedModel:
     except (SafetensorError, ValueError) as e:
         raise ModelError(f"{path / WEIGHTS}: unreadable weights: {e}") from None
     m = config.model
-    expected = param_shapes(len(vocab), m.embedding, m.hidden, m.cell, m.layers, m.tie_weights)
+    try:
+        softmax = output_clusters(m, len(vocab))
+    except ValueError as e:
+        raise ModelError(f"{path / META}: damaged: model.cutoffs: {e}") from None
+    expected = param_shapes(len(vocab), m.embedding, m.hidden, m.cell, m.layers, m.tie_weights,
+                            softmax)
     for name, shape in expected.items():
         if name not in tensors:
             raise ModelError(f"{path / WEIGHTS}: no tensor {name!r}")

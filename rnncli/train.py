@@ -20,9 +20,9 @@ import numpy as np
 from rnncli.checkpoint import Checkpoint, Position, ids_digest, save_checkpoint
 from rnncli.config import Config, checkpoint_interval
 from rnncli.data import batchify, encode_lines, held_out, iter_lines, read_lines, windows
-from rnncli.errors import DataError, RnncliError
+from rnncli.errors import ConfigError, DataError, RnncliError
 from rnncli.evaluate import evaluate
-from rnncli.model import RNNLM
+from rnncli.model import RNNLM, output_clusters
 from rnncli.optim import SGD, clip_global_norm
 from rnncli.store import SavedModel
 from rnncli.tokenize import tokenize_lines, tokenizer
@@ -151,6 +151,10 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
     if resume is not None and (resume.vocab.itos != vocab.itos or resume.ids_sha256 != digest):
         raise DataError(f"{config.data.train[0]}: the corpus changed since the checkpoint was "
                         "written; a resumed run needs the same text")
+    try:
+        output_clusters(config.model, len(vocab))  # the adaptive softmax's cutoffs must fit
+    except ValueError as e:
+        raise ConfigError(f"model.cutoffs: {e}") from None
     model = RNNLM.from_config(config.model, len(vocab), seed=t.seed,
                               params=None if resume is None else resume.params)
     dropout_rng = np.random.default_rng([t.seed, 1])  # the dropout masks' own stream
