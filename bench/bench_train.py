@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """Side-by-side training benchmark: rnncli against the PyTorch reference trainer.
 
-For each config (tiny, small, medium, as in ../shared/bench/README.md) it runs rnncli's worker
+For each config (tiny, small, medium, as in ../shared/bench/README.md; wt2-small and
+wt2-adaptive on WikiText-2, full softmax and adaptive softmax with cutoffs 2000,10000, div 4;
+big-vocab-adaptive, 267,735 words of a synthetic corpus) it runs rnncli's worker
 (bench/rnncli_rnnlm.py) and, when RNNCLI_TORCH_PYTHON names a Python that has torch, the
 reference ../shared/bench/torch_rnnlm.py, alternating them (rnncli, torch, rnncli, torch, ...)
 --runs times. Every run is a fresh subprocess; the parent takes each child's peak RSS from
 os.wait4, the same measure for both. Once per invocation it also measures numpy's float32
 matrix-multiply peak on 2 threads (best of several 2048^3 sgemm), to say how much of the machine
-rnncli uses.
+rnncli uses. After training, each rnncli run also scores --eval-tokens tokens of the validation
+text forward-only, as `rnncli eval` does, and reports that speed against its training speed.
 
 Progress goes to stderr, a table of medians over runs to stdout, and everything (every run's
 raw result too) to --out, by default bench/results/train-YYYYmmdd-HHMMSS.json.
@@ -15,6 +18,7 @@ raw result too) to --out, by default bench/results/train-YYYYmmdd-HHMMSS.json.
     python bench/bench_train.py                       # all configs, 3 runs each
     python bench/bench_train.py --configs tiny --runs 1 --max-tokens 20000
     python bench/bench_train.py --smoke               # seconds, rnncli only (for CI)
+    python bench/bench_train.py --configs wt2-small,wt2-adaptive   # the output layers
 """
 
 import argparse
@@ -38,7 +42,10 @@ WORKER = REPO / "bench" / "rnncli_rnnlm.py"
 TORCH_ENV = "RNNCLI_TORCH_PYTHON"
 THREADS = 2
 COMMON = ["--lr", "1", "--clip", "0.25", "--threads", str(THREADS), "--warmup", "5"]
-CONFIGS = {  # name: worker flags, default timed tokens
+CORPORA = REPO / ".." / "shared" / "corpora"
+WT2 = CORPORA / "wikitext-2"
+SMALL = dict(emb=200, hidden=200, batch=20, bptt=35, cell="rnn")
+CONFIGS = {  # name: worker flags, default timed tokens, corpus (default: the generated one)
     "tiny": (dict(max_vocab=2000, emb=64, hidden=64, batch=32, bptt=20, cell="rnn"), 200_000),
     "small": (dict(max_vocab=10000, emb=200, hidden=200, batch=20, bptt=35, cell="rnn"),
               60_000),
@@ -46,13 +53,18 @@ CONFIGS = {  # name: worker flags, default timed tokens
                20_000),
     "small-lstm": (dict(max_vocab=10000, emb=200, hidden=200, batch=20, bptt=35, cell="lstm"),
                    60_000),
+    "wt2-small": (SMALL, 14_000, "wikitext-2"),  # V = 33,278
+    "wt2-adaptive": (SMALL | dict(adaptive="2000,10000"), 70_000, "wikitext-2"),
+    "big-vocab-adaptive": (SMALL | dict(adaptive="2000,10000", max_vocab=267735), 14_000,
+                           "big"),
 }
+BIG_VOCAB = 267735  # WikiText-103's vocabulary size
 GEMM_N, GEMM_REPS = 2048, 5
 
 
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--configs", default="tiny,small,medium,small-lstm",
+    ap.add_argument("--configs", default=",".join(CONFIGS),
                     help=f"comma-separated, of {', '.join(CONFIGS)}")
     ap.add_argument("--runs", type=int, default=3, help="runs of each trainer per config")
     ap.add_argument("--max-tokens", type=int, default=None,
@@ -60,6 +72,8 @@ def parse_args(argv=None):
     ap.add_argument("--corpus", default=None, help="training text (default: generated)")
     ap.add_argument("--valid", default=None, help="validation text (passed to torch, unused)")
     ap.add_argument("--out", default=None, help="JSON results file")
+    ap.add_argument("--eval-tokens", type=int, default=30_000,
+                    help="validation tokens rnncli scores after training (0: none)")
     ap.add_argument("--smoke", action="store_true",
                     help="tiny only, 2000 tokens, 1 run, no torch, small generated corpus")
     ap.add_argument("--gemm-child", action="store_true", help=argparse.SUPPRESS)
@@ -139,9 +153,9 @@ def measure_gemm():
     return last_json(out)
 
 
-def train_run(impl, python, config, max_tokens, train, valid):
+def train_run(impl, python, config, max_tokens, train, valid, eval_tokens=0):
     """One training run in a fresh process; the raw record for the JSON file."""
-    flags, _ = CONFIGS[config]
+    flags = CONFIGS[config][0]
     script = WORKER if impl == "rnncli" else SHARED / "torch_rnnlm.py"
     cmd = [python, str(script), "--train", str(train), "--max-tokens", str(max_tokens)]
     for k, v in flags.items():
@@ -149,6 +163,8 @@ def train_run(impl, python, config, max_tokens, train, valid):
     cmd += COMMON
     if impl == "torch":
         cmd += (["--valid", str(valid)] if valid else []) + ["--no-valid"]
+    elif valid and eval_tokens:
+        cmd += ["--valid", str(valid), "--eval-tokens", str(eval_tokens)]
     rc, out, err, rss, wall = run_measured(cmd)
     rec = {"config": config, "impl": impl, "rc": rc, "peak_rss_mb": round(rss, 1),
            "wall_s": round(wall, 2), "result": None}
@@ -176,17 +192,36 @@ def write_smoke_corpus(path, n_tokens=30_000, n_words=3000, seed=1234):
     Path(path).write_text("\n".join(lines) + "\n")
 
 
-def default_corpus(folder):
+def default_corpus(folder, big=False):
+    """The generated corpus: 1M tokens over 10,000 words; with `big`, 6M tokens over 400,000
+    words, of which the first BIG_VOCAB are kept (a few minutes to write)."""
     gen = SHARED / "gen_corpus.py"
     if not gen.exists():
         raise BenchError(f"{SHARED.resolve()} not found (it has gen_corpus.py, which makes the "
                          "default corpus); pass --corpus TRAIN")
-    train, valid = Path(folder) / "train.txt", Path(folder) / "valid.txt"
-    progress("generating the synthetic corpus (1M tokens) with ../shared/bench/gen_corpus.py")
+    name = "big" if big else "train"
+    train, valid = Path(folder) / f"{name}.txt", Path(folder) / f"{name}-valid.txt"
+    tokens, vocab = ("6000000", "400000") if big else ("1000000", "10000")
+    progress(f"generating a synthetic corpus ({int(tokens):,} tokens, {int(vocab):,} words) "
+             "with ../shared/bench/gen_corpus.py")
     subprocess.run([sys.executable, str(gen), "--train-out", str(train), "--valid-out",
-                    str(valid), "--tokens", "1000000", "--valid-tokens", "50000"],
+                    str(valid), "--tokens", tokens, "--vocab", vocab, "--valid-tokens", "50000"],
                    check=True, stdout=subprocess.DEVNULL)
     return train, valid
+
+
+def config_corpus(config, a, workdir, cache):
+    """(train, valid) for a config: WikiText-2, the big-vocabulary corpus, or the default."""
+    kind = CONFIGS[config][2] if len(CONFIGS[config]) > 2 else None
+    if kind == "wikitext-2":
+        if not (WT2 / "wiki.train.tokens").exists():
+            raise BenchError(f"{WT2.resolve()}: WikiText-2 not found (for {config})")
+        return WT2 / "wiki.train.tokens", WT2 / "wiki.valid.tokens"
+    if kind == "big":
+        if "big" not in cache:
+            cache["big"] = default_corpus(workdir, big=True)
+        return cache["big"]
+    return cache["default"]
 
 
 # ----------------------------------------------------------------- report
@@ -216,15 +251,23 @@ def summarize(runs, configs, peak):
             ok = [r for r in runs if r["config"] == c and r["impl"] == impl and r["result"]]
             s[impl] = None if not ok else {
                 "tokens_per_s": median_of(ok, "tokens_per_s"),
-                "gflops": median_of(ok, "gflops"),
+                "gflops": (median_of(ok, "gflops")
+                           if all(r["result"].get("gflops") for r in ok) else None),
                 "peak_rss_mb": statistics.median(r["peak_rss_mb"] for r in ok),
                 "runs": len(ok)}
+            if impl == "rnncli" and ok and all(r["result"].get("eval_speedup") for r in ok):
+                s[impl]["eval_tokens_per_s"] = median_of(ok, "eval_tokens_per_s")
+                s[impl]["eval_speedup"] = median_of(ok, "eval_speedup")
         ours, ref = s["rnncli"], s["torch"]
         s["ratio"] = (round(ours["tokens_per_s"] / ref["tokens_per_s"], 3)
                       if ours and ref and ref["tokens_per_s"] else None)
         s["peak_share_pct"] = (round(100 * ours["gflops"] / peak, 1)
-                               if ours and peak else None)
+                               if ours and ours["gflops"] and peak else None)
         summary[c] = s
+    full, ada = summary.get("wt2-small"), summary.get("wt2-adaptive")
+    if full and ada and full["rnncli"] and ada["rnncli"]:  # the factorised layer's gain
+        ada["over_full_softmax"] = round(ada["rnncli"]["tokens_per_s"] /
+                                         full["rnncli"]["tokens_per_s"], 2)
     return summary
 
 
@@ -237,14 +280,20 @@ def print_table(report):
     print(f"# {report['date']}  {m['cpu']}, {m['cores']} cores  numpy {g['numpy']} "
           f"({g['blas'] or 'BLAS unknown'})  sgemm peak {g['gflops']:.1f} GFLOP/s "
           f"({THREADS} threads)  torch {report['torch'] or 'not run'}")
-    print(f"{'config':10} {'rnncli tok/s':>13} {'torch tok/s':>12} {'ratio':>6} "
-          f"{'GFLOP/s':>8} {'% peak':>7} {'rnncli MB':>10} {'torch MB':>9}")
+    print(f"{'config':18} {'rnncli tok/s':>13} {'torch tok/s':>12} {'ratio':>6} "
+          f"{'GFLOP/s':>8} {'% peak':>7} {'rnncli MB':>10} {'torch MB':>9} "
+          f"{'eval tok/s':>11} {'eval/train':>10}")
     for c, s in report["summary"].items():
         ours, ref = s["rnncli"] or {}, s["torch"] or {}
-        print(f"{c:10} {fmt(ours.get('tokens_per_s'), 13, ',.0f')} "
+        print(f"{c:18} {fmt(ours.get('tokens_per_s'), 13, ',.0f')} "
               f"{fmt(ref.get('tokens_per_s'), 12, ',.0f')} {fmt(s['ratio'], 6, '.2f')} "
               f"{fmt(ours.get('gflops'), 8, '.1f')} {fmt(s['peak_share_pct'], 7, '.1f')} "
-              f"{fmt(ours.get('peak_rss_mb'), 10, '.0f')} {fmt(ref.get('peak_rss_mb'), 9, '.0f')}")
+              f"{fmt(ours.get('peak_rss_mb'), 10, '.0f')} {fmt(ref.get('peak_rss_mb'), 9, '.0f')} "
+              f"{fmt(ours.get('eval_tokens_per_s'), 11, ',.0f')} "
+              f"{fmt(ours.get('eval_speedup'), 10, '.2f')}")
+    if "over_full_softmax" in report["summary"].get("wt2-adaptive", {}):
+        print(f"wt2-adaptive / wt2-small (rnncli, adaptive over full softmax): "
+              f"{report['summary']['wt2-adaptive']['over_full_softmax']:.2f}x")
 
 
 def progress(msg):
@@ -275,9 +324,13 @@ def run_all(a, workdir):
         if not train.exists():
             raise BenchError(f"{train}: no such corpus file")
         corpus_desc = str(a.corpus)
-    else:
+    elif any(len(CONFIGS[c]) < 3 for c in a.configs):
         train, valid = default_corpus(workdir)
         corpus_desc = "generated: gen_corpus.py --tokens 1000000 --valid-tokens 50000"
+    else:
+        train = valid = None
+        corpus_desc = "per config"
+    corpora = {"default": (train, valid)}
 
     progress(f"measuring the float32 sgemm peak ({GEMM_N}^3, {THREADS} threads)")
     peak = measure_gemm()
@@ -287,17 +340,21 @@ def run_all(a, workdir):
     impls = ["rnncli"] + (["torch"] if torch_python else [])
     for c in a.configs:
         max_tokens = a.max_tokens or CONFIGS[c][1]
+        c_train, c_valid = (corpora["default"] if a.smoke or a.corpus
+                            else config_corpus(c, a, workdir, corpora))
         for i in range(a.runs):
             for impl in impls:
                 python = sys.executable if impl == "rnncli" else torch_python
-                rec = train_run(impl, python, c, max_tokens, train, valid)
+                rec = train_run(impl, python, c, max_tokens, c_train, c_valid, a.eval_tokens)
                 rec["run"] = i + 1
                 runs.append(rec)
                 r = rec["result"]
                 if r:
+                    ev = (f", eval {r['eval_tokens_per_s']:,.0f} tok/s"
+                          if r.get("eval_tokens_per_s") else "")
                     progress(f"{c} run {i + 1}/{a.runs} {impl:6}: {r['tokens_per_s']:,.0f} "
-                             f"tok/s, {r['gflops']:.1f} GFLOP/s, {r['seconds']:.1f} s timed, "
-                             f"RSS {rec['peak_rss_mb']:.0f} MB")
+                             f"tok/s, {r['seconds']:.1f} s timed, "
+                             f"RSS {rec['peak_rss_mb']:.0f} MB{ev}")
                 else:
                     progress(f"{c} run {i + 1}/{a.runs} {impl}: FAILED (exit {rec['rc']}): "
                              f"{rec.get('error', '')[-300:]}")

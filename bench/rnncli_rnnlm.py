@@ -11,6 +11,10 @@ The training step is rnncli's own: `RNNLM.loss_and_grads` + `clip_global_norm` +
 Only that step is timed, after --warmup untimed windows, until --max-tokens timed target tokens
 (0: the whole pass). The last line on stdout is JSON, with the same core fields as the
 reference's (`tokens_per_s`, `train_tokens`, `seconds`, `flops_per_token`, `gflops`, ...).
+`--adaptive 2000,10000` trains with rnncli's adaptive softmax (div_value 4), as the reference's
+flag does with PyTorch's. With --valid, the validation text is then scored by
+`rnncli.evaluate.evaluate` exactly as `rnncli eval` scores it (32 streams, 32 steps), timed:
+`valid_ppl`, `eval_tokens_per_s`, and `eval_speedup` (eval over training tokens/s).
 
     python bench/rnncli_rnnlm.py --train TRAIN --max-vocab 10000 --emb 200 --hidden 200 \\
         --batch 20 --bptt 35 --lr 1 --clip 0.25 --max-tokens 60000 --warmup 5 --threads 2
@@ -44,6 +48,9 @@ def parse_args(argv=None):
     ap.add_argument("--threads", type=int, default=0, help="BLAS threads; 0 = BLAS default")
     ap.add_argument("--seed", type=int, default=1111)
     ap.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="rnn")
+    ap.add_argument("--adaptive", default="", help="cutoffs, e.g. 2000,10000: adaptive softmax")
+    ap.add_argument("--eval-tokens", type=int, default=0,
+                    help="score only the first this many validation tokens (0: all)")
     return ap.parse_args(argv)
 
 
@@ -81,7 +88,11 @@ def main(argv=None):
           f"{a.batch}, load {time.perf_counter() - t0:.1f}s", file=sys.stderr)
 
     E, H = a.emb, a.hidden
-    model = RNNLM.init(V, E, H, seed=a.seed, cell=a.cell)
+    softmax = None
+    if a.adaptive:
+        from rnncli.adaptive import clusters
+        softmax = clusters(V, H, [int(c) for c in a.adaptive.split(",")], 4.0)
+    model = RNNLM.init(V, E, H, seed=a.seed, cell=a.cell, softmax=softmax)
     h = model.zero_state(a.batch)
 
     timed_tokens, timed_s, nbatches = 0, 0.0, 0
@@ -101,17 +112,19 @@ def main(argv=None):
         if a.max_tokens and timed_tokens >= a.max_tokens:
             break
 
-    valid_ppl = None
+    tps = timed_tokens / timed_s if timed_s > 0 else float("nan")
+    valid_ppl = eval_tps = None
     if a.valid:
         from rnncli.evaluate import evaluate
-        scores = evaluate(model, vocab.encode(read_tokens(a.valid)), vocab.eos, vocab.unk,
-                          reset_at_eos=False, n_streams=10, bptt=a.bptt)
+        valid_ids = vocab.encode(read_tokens(a.valid))[: a.eval_tokens or None]
+        ts = time.perf_counter()
+        scores = evaluate(model, valid_ids, vocab.eos, vocab.unk, reset_at_eos=False)
+        eval_tps = scores.tokens / (time.perf_counter() - ts)
         valid_ppl = scores.perplexity
-        print(f"# valid ppl {valid_ppl:.2f}", file=sys.stderr)
+        print(f"# valid ppl {valid_ppl:.2f}, eval {eval_tps:,.0f} tokens/s", file=sys.stderr)
 
     gates = {"rnn": 1, "gru": 3, "lstm": 4}[a.cell]
     flops_tok = 3 * 2 * (gates * (E * H + H * H) + H * V)  # as the reference counts
-    tps = timed_tokens / timed_s if timed_s > 0 else float("nan")
     step_times.sort()
     med = step_times[len(step_times) // 2] if step_times else float("nan")
     res = {
@@ -119,6 +132,8 @@ def main(argv=None):
         "train_tokens": timed_tokens,
         "seconds": round(timed_s, 3),
         "valid_ppl": None if valid_ppl is None else round(valid_ppl, 3),
+        "eval_tokens_per_s": None if eval_tps is None else round(eval_tps, 1),
+        "eval_speedup": None if eval_tps is None else round(eval_tps / tps, 2),
         "last_loss": round(float(loss), 4) if nbatches else None,
         "numpy": np.__version__,
         "threads": a.threads,
@@ -129,6 +144,7 @@ def main(argv=None):
         "tokens_per_s_median_step": round(1.0 / med, 1) if med == med else None,
         "warmup_batches": a.warmup,
         "timed_batches": len(step_times),
+        "adaptive": a.adaptive or None,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     print(json.dumps(res))

@@ -23,6 +23,7 @@ from rnncli.model import RNNLM
 from rnncli.parallel import for_row_blocks
 
 BLOCK = 1 << 22  # elements of the (rows, V) logits computed at once
+CACHE_BLOCK = 1 << 16  # elements of the pieces of them each pass reads (a few rows)
 
 
 @dataclass
@@ -60,13 +61,14 @@ def evaluate(model: RNNLM, ids: np.ndarray, eos: int, unk: int, reset_at_eos: bo
         start = np.concatenate([[0], np.cumsum(weight.sum(axis=0))[:-1]]).astype(np.int64)
         scores.logp = np.zeros(int(weight.sum()))
     state = model.zero_state(S)
+    scorer = Scorer(model)
     for i, win in enumerate(windows(data, bptt, eos)):
         T = win.inputs.shape[0]
         keep = (win.prev != eos) if reset_at_eos else None
         hs, state = model.run(win.inputs, state, keep)  # (T, S, H)
         w = weight[i * bptt: i * bptt + T].reshape(-1) > 0  # real targets only
         targets = win.targets.reshape(-1)[w]
-        target_logp, rank = target_scores(model, hs.reshape(T * S, model.H)[w], targets)
+        target_logp, rank = scorer(hs.reshape(T * S, model.H)[w], targets)
         if per_token:
             place = start[None, :] + (i * bptt + np.arange(T))[:, None]  # (T, S)
             scores.logp[place.reshape(-1)[w]] = target_logp
@@ -82,37 +84,62 @@ def target_scores(model: RNNLM, h: np.ndarray, targets: np.ndarray,
                   k: int = 5) -> tuple[np.ndarray, np.ndarray]:
     """log p(target) (N,) float64 and the number of words strictly likelier (N,), exact below
     k, from the top layer's h (N, H)."""
-    if model.softmax is not None:
-        return adaptive.target_scores(h, targets, model.params, model.softmax, k)
-    return full_target_scores(h, targets, model.W_hy, model.params["b_y"])
+    return Scorer(model, k)(h, targets)
 
 
-def full_target_scores(h: np.ndarray, targets: np.ndarray, W_hy: np.ndarray,
-                       b_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The full softmax's target_scores: four passes over each block of logits z (compare,
-    shift, exp, sum), with log p_y = -log sum_j exp(z_j - z_y), which needs no max: the sum is
-    at least 1 (the target's own term). Rows where exp overflows (a word over e^88 times
-    likelier than the target) are done again with the max shift."""
-    N, V = h.shape[0], W_hy.shape[1]
+class Scorer:
+    """target_scores for one model, its output matrix prepared once for many windows."""
+
+    def __init__(self, model: RNNLM, k: int = 5):
+        self.model, self.k = model, k
+        if model.softmax is None:  # [W_hy; b_y]: the bias added within the product
+            H, V = model.W_hy.shape
+            self.W_aug = np.empty((H + 1, V), dtype=model.dtype)  # (H + 1, V)
+            self.W_aug[:H] = model.W_hy
+            self.W_aug[H] = model.params["b_y"]
+
+    def __call__(self, h: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        m = self.model
+        if m.softmax is not None:
+            return adaptive.target_scores(h, targets, m.params, m.softmax, self.k)
+        return full_target_scores(h, targets, self.W_aug)
+
+
+def full_target_scores(h: np.ndarray, targets: np.ndarray,
+                       W_aug: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The full softmax's target_scores, from W_aug = [W_hy; b_y] (H + 1, V).
+
+    One product gives the logits z = [h, 1] @ W_aug; then small, cache-sized blocks of rows go
+    through four quick passes: count the words with z > z_y, shift by the target's logit,
+    exp, sum: log p_y = -log sum_j exp(z_j - z_y), which needs no max (the sum is at least 1,
+    the target's own term). Rows where exp overflows (a word e^88 times likelier than the
+    target) are done again with the max shift."""
+    N, H1 = h.shape[0], W_aug.shape[0]
+    V = W_aug.shape[1]
     logp = np.empty(N, dtype=np.float64)
     rank = np.empty(N, dtype=np.int64)
-    step = max(1, BLOCK // V)
+    step, sub = max(1, BLOCK // V), max(1, CACHE_BLOCK // V)
     for s in range(0, N, step):
-        z = h[s: s + step] @ W_hy  # (n, V)
-        z += b_y
+        t = targets[s: s + step]
+        h_aug = np.empty((len(t), H1), dtype=W_aug.dtype)  # (n, H + 1) [h, 1]
+        h_aug[:, :-1] = h[s: s + step]
+        h_aug[:, -1] = 1.0
+        z = h_aug @ W_aug  # (n, V)
 
-        def rows(r: slice, z=z, s=s) -> None:
-            block, g = z[r], slice(s + r.start, s + r.stop)  # g: the same rows in the whole
-            z_y = block[np.arange(block.shape[0]), targets[g]].copy()  # (n,)
-            rank[g] = np.count_nonzero(block > z_y[:, None], axis=1)  # words strictly likelier
-            block -= z_y[:, None]
-            np.exp(block, out=block)
-            logp[g] = -np.log(block.sum(axis=1).astype(np.float64))
+        def rows(r: slice, z=z, t=t, s=s) -> None:
+            for a in range(r.start, r.stop, sub):
+                block = z[a: min(a + sub, r.stop)]  # a few rows: they stay in cache
+                z_y = block[np.arange(block.shape[0]), t[a: a + block.shape[0]]].copy()
+                g = slice(s + a, s + a + block.shape[0])  # the same rows in the whole
+                rank[g] = [np.count_nonzero(row > y) for row, y in zip(block, z_y)]
+                block -= z_y[:, None]
+                np.exp(block, out=block)
+                logp[g] = -np.log(block.sum(axis=1).astype(np.float64))
 
         for_row_blocks(z.shape[0], z.size, rows)
     bad = np.flatnonzero(~np.isfinite(logp))  # overflowed: again, shifted by the max
     if len(bad):
-        z = h[bad] @ W_hy + b_y  # (n, V)
+        z = h[bad] @ W_aug[:-1] + W_aug[-1]  # (n, V)
         z -= z.max(axis=1, keepdims=True)
         z -= np.log(np.exp(z).sum(axis=1, keepdims=True))
         logp[bad] = z[np.arange(len(bad)), targets[bad]]
