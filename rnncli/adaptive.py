@@ -25,6 +25,7 @@ import numpy as np
 from rnncli.parallel import for_row_blocks
 
 BLOCK = 1 << 22  # elements of a (rows, words) array computed at once outside training
+CACHE_BLOCK = 1 << 16  # elements of the pieces of one that each pass of a softmax reads
 
 
 @dataclass(frozen=True)
@@ -75,14 +76,18 @@ def softmax_nll(z: np.ndarray, targets: np.ndarray) -> np.ndarray:
     n = z.shape[0]
     nll = np.empty(n, dtype=np.float64)
 
+    sub = max(1, CACHE_BLOCK // z.shape[1])
+
     def rows(r: slice) -> None:
-        block = z[r]
-        block -= block.max(axis=1, keepdims=True)  # shift for stability: softmax is unchanged
-        z_t = block[np.arange(block.shape[0]), targets[r]].astype(np.float64)
-        np.exp(block, out=block)
-        sums = block.sum(axis=1, dtype=np.float64)
-        block *= (1.0 / sums).astype(block.dtype)[:, None]
-        nll[r] = np.log(sums) - z_t  # -log p_y = log sum exp z - z_y
+        for a in range(r.start, r.stop, sub):  # a few rows at a time: they stay in cache
+            g = slice(a, min(a + sub, r.stop))
+            block = z[g]
+            block -= block.max(axis=1, keepdims=True)  # shift for stability
+            z_t = block[np.arange(block.shape[0]), targets[g]].astype(np.float64)
+            np.exp(block, out=block)
+            sums = block.sum(axis=1, dtype=np.float64)
+            block *= (1.0 / sums).astype(block.dtype)[:, None]
+            nll[g] = np.log(sums) - z_t  # -log p_y = log sum exp z - z_y
 
     for_row_blocks(n, z.size, rows)
     return nll

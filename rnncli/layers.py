@@ -80,6 +80,9 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
+CACHE_ROWS = 1 << 16  # elements of the row blocks the softmax's passes read: a few rows
+
+
 def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray,
                           weight: np.ndarray | None = None,
                           inplace: bool = False) -> tuple[float, np.ndarray]:
@@ -98,20 +101,25 @@ def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray,
     p = logits if inplace else logits.copy()
     nll = np.empty(N, dtype=np.float64)  # -log p[target] of each row
 
-    def rows(r: slice) -> None:  # one block of rows: five passes over memory, in place
-        block = p[r]
-        idx = np.arange(block.shape[0])
-        block -= block.max(axis=1, keepdims=True)  # shift for stability: softmax is unchanged
-        z_target = block[idx, targets[r]].astype(np.float64)
-        np.exp(block, out=block)
-        sums = block.sum(axis=1, dtype=np.float64)
-        nll[r] = np.log(sums) - z_target  # -log p_y = log sum exp z - z_y
-        scale = 1.0 / (sums * total)  # softmax = exp / sum, and the mean's 1/N, together
-        if w is not None:
-            scale *= w[r]
-        block *= scale.astype(block.dtype)[:, None]
-        onehot = block.dtype.type(1.0 / total) if w is None else (w[r] / total).astype(block.dtype)
-        block[idx, targets[r]] -= onehot  # d(-log p_y)/dz = p - onehot(y), scaled as above
+    sub = max(1, CACHE_ROWS // V)
+
+    def rows(r: slice) -> None:  # one block of rows: five passes, in place, a few rows at a
+        for a in range(r.start, r.stop, sub):  # time, so that the passes read the cache
+            q = slice(a, min(a + sub, r.stop))
+            block = p[q]
+            idx = np.arange(block.shape[0])
+            block -= block.max(axis=1, keepdims=True)  # shift for stability: softmax unchanged
+            z_target = block[idx, targets[q]].astype(np.float64)
+            np.exp(block, out=block)
+            sums = block.sum(axis=1, dtype=np.float64)
+            nll[q] = np.log(sums) - z_target  # -log p_y = log sum exp z - z_y
+            scale = 1.0 / (sums * total)  # softmax = exp / sum, and the mean's 1/N, together
+            if w is not None:
+                scale *= w[q]
+            block *= scale.astype(block.dtype)[:, None]
+            onehot = (block.dtype.type(1.0 / total) if w is None
+                      else (w[q] / total).astype(block.dtype))
+            block[idx, targets[q]] -= onehot  # d(-log p_y)/dz = p - onehot(y), scaled
 
     for_row_blocks(N, N * V, rows)
     loss = float(nll.sum() if w is None else (w * nll).sum()) / total
