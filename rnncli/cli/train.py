@@ -181,9 +181,11 @@ def export_(
     """Write a model's weights for another framework.
 
     --format torch: one safetensors file laid out like the state dict of PyTorch's
-    word_language_model (encoder.weight, rnn.weight_ih_l0, ..., decoder.weight, decoder.bias),
-    with the vocabulary in index order as a JSON list under the metadata key `vocab`. The path
-    written is printed on stdout; with OUT `-` the file itself goes there instead.
+    word_language_model (encoder.weight, rnn.weight_ih_l0, ..., decoder.weight, decoder.bias;
+    with the adaptive softmax, nn.AdaptiveLogSoftmaxWithLoss's decoder.head.weight,
+    decoder.head.bias, decoder.tail.0.0.weight, ...), with the vocabulary in index order as a
+    JSON list under the metadata key `vocab`. The path written is printed on stdout; with OUT
+    `-` the file itself goes there instead.
     """
     import sys
 
