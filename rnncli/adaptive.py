@@ -196,40 +196,67 @@ def log_prob(h: np.ndarray, p: dict[str, np.ndarray], c: Clusters) -> np.ndarray
     return out
 
 
+def _lse(z: np.ndarray, threshold: np.ndarray | None = None,
+         upto: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
+    """log sum_j exp(z_j) of each row of z (n, C), z unchanged, in cache-sized row blocks;
+    with a threshold (n,), also how many of each row's first `upto` entries exceed it, counted
+    while the block is in cache. Returns lse (n,) and the counts (n,) or None."""
+    n, C = z.shape
+    lse = np.empty(n, dtype=z.dtype)
+    count = None if threshold is None else np.empty(n, dtype=np.int64)
+    sub = max(1, CACHE_BLOCK // C)
+
+    def rows(r: slice) -> None:
+        for a in range(r.start, r.stop, sub):
+            block = z[a: min(a + sub, r.stop)]
+            b = slice(a, a + block.shape[0])
+            if count is not None:
+                count[b] = np.count_nonzero(block[:, :upto] > threshold[b, None], axis=1)
+            m = block.max(axis=1)  # (b,) the shift for stability
+            lse[b] = m + np.log(np.exp(block - m[:, None]).sum(axis=1))
+
+    for_row_blocks(n, z.size, rows)
+    return lse, count
+
+
 def target_scores(h: np.ndarray, targets: np.ndarray, p: dict[str, np.ndarray], c: Clusters,
                   k: int = 5) -> tuple[np.ndarray, np.ndarray]:
     """log p(target) and the target's rank (words strictly likelier), without the whole
     distribution: a word of cluster i can beat the target only where log p_head[C0 + i] does,
     so a row reads a cluster other than its target's only then, and only while its rank is
-    below k. Ranks of k or more are reported as at least k.
+    below k. Ranks of k or more are reported as at least k. Nothing is normalised: each row's
+    log-sum-exp is found once, and words are compared as logits, with thresholds.
 
     Args: h (N, H), targets (N,). Returns: logp (N,) float64, rank (N,) int.
     """
     N, C0 = h.shape[0], c.head
     which = cluster_of(c, targets)
-    head_lp = head_log_prob(h, p)  # (N, C0 + K)
-    t = np.zeros(N, dtype=head_lp.dtype)  # log p(target), as the rank compares it
+    z_head = h @ p["W_head"]  # (N, C0 + K)
+    z_head += p["b_head"]
     rank = np.zeros(N, dtype=np.int64)
-    in_head = np.flatnonzero(which < 0)
-    t[in_head] = head_lp[in_head, targets[in_head]]
+    # a head word w beats the target where z_head[w] > thr: thr = z_head[target] for a head
+    # target, z_head[C0 + i] + log p_tail(target) for a target in cluster i
+    thr = z_head[np.arange(N), np.where(which < 0, targets, 0)]  # (N,)
 
-    def each_block(rows: np.ndarray, i: int, fn) -> None:  # bounded (rows, words) arrays
+    def tail_logits(rows: np.ndarray, i: int):  # cluster i's logits, in bounded blocks
         step = max(1, BLOCK // (c.bounds[i + 1] - c.bounds[i]))
         for s in range(0, len(rows), step):
-            r = rows[s: s + step]
-            fn(r, cluster_log_prob(h[r], head_lp[r], p, c, i), c.bounds[i])
+            q = rows[s: s + step]
+            yield q, (h[q] @ p[f"W_proj.{i}"]) @ p[f"W_tail.{i}"]  # (n, C_{i+1} - C_i)
 
-    def own(r, lp, lo):  # the target's own cluster: its log p, and the words above it there
-        t[r] = lp[np.arange(len(r)), targets[r] - lo]
-        rank[r] += np.count_nonzero(lp > t[r, None], axis=1)
-
-    def other(r, lp, lo):
-        rank[r] += np.count_nonzero(lp > t[r, None], axis=1)
-
-    for i, _, _ in c.slices():  # 1) the rows whose target is in a tail cluster
-        each_block(np.flatnonzero(which == i), i, own)
-    rank += np.count_nonzero(head_lp[:, :C0] > t[:, None], axis=1)  # 2) the head's words
+    for i, lo, _ in c.slices():  # 1) tail targets: log p_tail, and their cluster's words above
+        for q, u in tail_logits(np.flatnonzero(which == i), i):
+            u_t = u[np.arange(len(q)), targets[q] - lo]
+            lse_u, above = _lse(u, u_t, u.shape[1])
+            thr[q] = z_head[q, C0 + i] + (u_t - lse_u)
+            rank[q] = above
+    lse_head, above = _lse(z_head, thr, C0)  # 2) the head's words above every target
+    rank += above
+    t = thr - lse_head  # log p(target)
+    head_lp = z_head[:, C0:] - lse_head[:, None]  # (N, K) log p_head of each cluster
     for i, _, _ in c.slices():  # 3) other clusters, only where they could hold a likelier word
-        maybe = (which != i) & (rank < k) & (head_lp[:, C0 + i] > t)
-        each_block(np.flatnonzero(maybe), i, other)
+        maybe = (which != i) & (rank < k) & (head_lp[:, i] > t)
+        for q, u in tail_logits(np.flatnonzero(maybe), i):
+            lse_u, _ = _lse(u)
+            rank[q] += np.count_nonzero(u > (lse_u + t[q] - head_lp[q, i])[:, None], axis=1)
     return t.astype(np.float64), rank
