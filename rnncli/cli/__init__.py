@@ -1,7 +1,8 @@
 """The command line: parse arguments, call the library, print, map errors to exit codes.
 
-One module per family of commands (train / eval / export; complete / score; kn; serve), sharing the app
-and the error handling of rnncli.cli.common. Results go to stdout, everything else to stderr.
+One module per family of commands (train / eval / export; complete / score; kn; serve), sharing
+the app and the error handling of rnncli.cli.common. Results go to stdout, everything else to
+stderr.
 """
 
 from __future__ import annotations
