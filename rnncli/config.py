@@ -16,10 +16,10 @@ from typing import Any
 
 from rnncli.configfile import Schema, check_path, kind
 from rnncli.errors import ConfigError
+from rnncli.tokenize import EOS, TOKENIZERS
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
 
-TOKENIZERS = ("word", "char")
 CELLS = ("rnn", "lstm", "gru")
 PATH = {"path": True}  # field metadata: a path, resolved against the folder of whoever gave it
 SOFTMAXES = ("full", "adaptive")
@@ -33,7 +33,8 @@ class DataConfig:
     # validation file; None -> hold out valid_fraction of the lines
     valid: str | None = field(default=None, metadata=PATH)
     valid_fraction: float = 0.1  # share of lines held out when valid is None
-    tokenizer: str = "word"  # word | char
+    tokenizer: str = "word"  # word | char | whitespace (pre-tokenised text: line.split())
+    unk_token: str = "<unk>"  # the corpus's spelling of the unknown word: one token, <unk>
     lowercase: bool = False  # fold case before building the vocabulary
     min_count: int = 1  # words seen fewer times become <unk>
     max_vocab: int | None = None  # keep only this many most frequent words (specials included)
@@ -58,6 +59,8 @@ class ModelConfig:
 @dataclass
 class TrainConfig:
     epochs: int = 90  # passes over the training corpus
+    max_tokens: int | None = None  # a budget: stop after this many training targets, then
+    # validate (mid-epoch too); null: all the epochs
     batch_size: int = 8  # parallel streams
     bptt: int = 64  # steps per truncated-BPTT window
     lr: float = 2.0  # SGD step size
@@ -134,6 +137,9 @@ def validate(config: Config, sources: dict[str, str] | None = None,
         fail("data.valid_fraction", f"must be in [0, 1), got {d.valid_fraction}")
     if d.tokenizer not in TOKENIZERS:
         fail("data.tokenizer", f"must be one of {', '.join(TOKENIZERS)}, got {d.tokenizer!r}")
+    if not d.unk_token or any(c.isspace() for c in d.unk_token) or d.unk_token == EOS:
+        fail("data.unk_token", f"must be one token, without spaces and not {EOS}, "
+                               f"got {d.unk_token!r}")
     if d.min_count < 1:
         fail("data.min_count", f"must be at least 1, got {d.min_count}")
     if d.max_vocab is not None and d.max_vocab < 3:
@@ -181,6 +187,8 @@ def validate(config: Config, sources: dict[str, str] | None = None,
             checkpoint_interval(t.checkpoint_every)
         except ValueError as e:
             fail("train.checkpoint_every", str(e))
+    if t.max_tokens is not None and t.max_tokens < 1:
+        fail("train.max_tokens", f"must be at least 1 (or null: all epochs), got {t.max_tokens}")
     if t.seed < 0:
         fail("train.seed", f"must be >= 0, got {t.seed}")
 

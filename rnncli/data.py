@@ -8,24 +8,38 @@ the next, since the column is one contiguous piece of text.
 
 from __future__ import annotations
 
+import bz2
 import contextlib
+import gzip
+import lzma
 import sys
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from rnncli.errors import DataError
 from rnncli.files import NotRegularFile, open_regular
-from rnncli.tokenize import tokenize_lines
+from rnncli.tokenize import UNK, tokenize_lines
 from rnncli.vocab import Vocab
 
+_OPENERS = {".gz": (gzip.open, "gzip"), ".bz2": (bz2.open, "bzip2"), ".xz": (lzma.open, "xz")}
+_CORRUPT = (OSError, EOFError, lzma.LZMAError, zlib.error)  # what a damaged archive raises
 
-def iter_lines(path: str | Path) -> Iterator[str]:
-    """The non-blank lines of a UTF-8 text file, read as a stream (one line at a time, however
-    large the file), or a DataError that says what is wrong and on which line. `-` reads
-    standard input; any other path must be a regular file (not a named pipe or a device)."""
+
+
+def iter_lines(path: str | Path, keep_blank: bool = False) -> Iterator[str]:
+    """The lines of a UTF-8 text file, read as a stream (one line at a time, however large the
+    file; .gz, .bz2 and .xz files decompressed on the way), or a DataError that says what is
+    wrong and on which line. `-` reads standard input; any other path must be a regular file
+    (not a named pipe or a device).
+
+    Blank lines are skipped, unless `keep_blank`: then every line comes, split at `\n` only
+    (the rule of pre-tokenised corpora, where each line, blank or not, ends with one <eos>).
+    """
     stdin = str(path) == "-"
     path = Path(path)
     if not stdin and not path.exists():
@@ -33,37 +47,60 @@ def iter_lines(path: str | Path) -> Iterator[str]:
     if not stdin and path.is_dir():
         raise DataError(f"{path}: is a directory, not a corpus file")
     n_lines = 0
+    number = 0
+    fmt = None
     try:
-        with _open_corpus(path, stdin) as f:
+        opened, fmt = _open_corpus(path, stdin)
+        with opened as f:
             for number, raw in enumerate(f, 1):  # split at b"\n", which UTF-8 never hides
                 try:
                     text = raw.decode("utf-8")
                 except UnicodeDecodeError:
                     raise DataError(f"{path}: line {number}: bytes that are not UTF-8 "
                                     "text") from None
+                if keep_blank:
+                    n_lines += bool(text.strip())
+                    yield text.rstrip("\r\n")
+                    continue
                 for line in text.splitlines():  # \r\n, \r and the other Unicode breaks
                     if line.strip():
                         n_lines += 1
                         yield line
-    except OSError as e:
-        raise DataError(f"{path}: cannot read: {e.strerror or e}") from None
+    except _CORRUPT as e:
+        if fmt is None and isinstance(e, OSError):
+            raise DataError(f"{path}: cannot read: {e.strerror or e}") from None
+        if fmt is None:
+            raise
+        raise DataError(f"{path}: not a readable {fmt} file (corrupt or truncated) after "
+                        f"{number} lines: {e}") from None
     if not n_lines:
         raise DataError(f"{path}: the corpus is empty")
 
 
 def _open_corpus(path: Path, stdin: bool):
+    """A context manager of the corpus's bytes (decompressed by name for .gz, .bz2, .xz), and
+    the compression's name (None: plain text)."""
     if stdin:
-        return contextlib.nullcontext(sys.stdin.buffer)
+        return contextlib.nullcontext(sys.stdin.buffer), None
     try:
-        return open_regular(path)
+        raw = open_regular(path)
     except NotRegularFile as e:
         raise DataError(f"{path}: {e}; give a text file, or `-` for standard input") from None
+    opener, fmt = _OPENERS.get(path.suffix.lower(), (None, None))
+    if opener is None:
+        return raw, None
+    return _decompressed(raw, opener), fmt
 
 
-def read_lines(path: str | Path) -> list[str]:
-    """The non-blank lines of a UTF-8 text file, as a list (for validation and eval text)."""
-    return list(iter_lines(path))
+@contextlib.contextmanager
+def _decompressed(raw: BinaryIO, opener) -> Iterator[BinaryIO]:
+    with raw, opener(raw, "rb") as f:
+        yield f
 
+
+def read_lines(path: str | Path, keep_blank: bool = False) -> list[str]:
+    """The lines of a UTF-8 text file, as a list (for validation and eval text)."""
+    return list(iter_lines(path, keep_blank))
 
 def held_out(n_lines: int, fraction: float, seed: int) -> np.ndarray:
     """Which of n lines to hold out for validation: `fraction` of them (at least one and not
@@ -86,9 +123,10 @@ def split_valid(lines: list[str], fraction: float, seed: int) -> tuple[list[str]
     return train, valid
 
 
-def encode_lines(lines: list[str], vocab: Vocab, kind: str, lowercase: bool) -> np.ndarray:
+def encode_lines(lines: list[str], vocab: Vocab, kind: str, lowercase: bool,
+                 unk_token: str = UNK) -> np.ndarray:
     """One stream of token ids (int32) with <eos> after every line."""
-    return vocab.encode(tokenize_lines(lines, kind, lowercase))
+    return vocab.encode(tokenize_lines(lines, kind, lowercase, unk_token))
 
 
 def batchify(ids: np.ndarray, batch_size: int) -> np.ndarray:

@@ -33,6 +33,7 @@ class Scores:
     top1: int  # targets that were the likeliest token
     top5: int  # targets among the five likeliest
     unk: int  # targets that are <unk>
+    unk_nll: float = 0.0  # the part of nll spent on <unk> targets, nats
     logp: np.ndarray | None = None  # (N,) ln p of each target in stream order, when asked for
 
     @property
@@ -41,13 +42,25 @@ class Scores:
 
     @property
     def perplexity(self) -> float:
+        """exp(cross-entropy) over every target, <unk> ones included."""
         return math.exp(min(self.cross_entropy, 700.0))
+
+    @property
+    def perplexity_without_unk(self) -> float:
+        """The same over the targets that are not <unk> (what SRILM's ppl and KenLM's
+        "excluding OOVs" report)."""
+        known = self.tokens - self.unk
+        return math.exp(min((self.nll - self.unk_nll) / max(known, 1), 700.0))
 
     def to_dict(self) -> dict:
         n = max(self.tokens, 1)
         return {"tokens": self.tokens, "cross_entropy": self.cross_entropy,
-                "perplexity": self.perplexity, "accuracy": self.top1 / n,
-                "top5_accuracy": self.top5 / n, "unk_rate": self.unk / n}
+                "bits_per_token": self.cross_entropy / math.log(2),
+                "log10_prob": -self.nll / math.log(10),
+                "perplexity": self.perplexity,
+                "perplexity_without_unk": self.perplexity_without_unk,
+                "accuracy": self.top1 / n, "top5_accuracy": self.top5 / n,
+                "unk_targets": self.unk, "unk_rate": self.unk / n}
 
 
 def evaluate(model: RNNLM, ids: np.ndarray, eos: int, unk: int, reset_at_eos: bool,
@@ -73,7 +86,9 @@ def evaluate(model: RNNLM, ids: np.ndarray, eos: int, unk: int, reset_at_eos: bo
             place = start[None, :] + (i * bptt + np.arange(T))[:, None]  # (T, S)
             scores.logp[place.reshape(-1)[w]] = target_logp
         scores.tokens += len(targets)
+        target_logp = target_logp.astype(np.float64)  # (n,) summed in float64
         scores.nll -= float(target_logp.sum())
+        scores.unk_nll -= float(target_logp[targets == unk].sum())
         scores.top1 += int((rank == 0).sum())
         scores.top5 += int((rank < 5).sum())
         scores.unk += int((targets == unk).sum())

@@ -101,7 +101,7 @@ def split_texts(saved: SavedModel, texts: list[str], what: str) -> list[list[str
     """Each text's tokens, as the model's tokeniser splits them; a PromptError for a text with
     none (`what` names it: prompt, sentence)."""
     d = saved.config.data
-    split = tokenizer(d.tokenizer)
+    split = tokenizer(d.tokenizer, d.unk_token)
     toks = [split(x, d.lowercase) for x in texts]
     for x, t in zip(texts, toks):
         if not t:

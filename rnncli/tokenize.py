@@ -3,17 +3,26 @@
 The word tokeniser knows Unicode: a word is a run of letters (any script, with their combining
 marks) and digits, and an apostrophe inside a word keeps it whole (`don't`, `пам'ять`). Every
 other visible character (punctuation, symbols) is a token of its own. The char tokeniser makes
-every character a token. Either way, every line ends with the `<eos>` token.
+every character a token. The whitespace tokeniser reads pre-tokenised corpora (Penn Treebank,
+WikiText) as the field does: a line's tokens are exactly `line.split()`, and every line, blank
+ones included, ends with `<eos>` (PyTorch word_language_model's `data.py`, Mikolov's RNNLM
+toolkit). The other tokenisers skip blank lines. Every line ends with the `<eos>` token.
+
+In every mode the corpus's spelling of the unknown word (`<unk>`, or `data.unk_token`) is one
+token, the vocabulary's `<unk>`: the same id as any word outside the vocabulary.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import regex
 
+from rnncli.errors import DataError
+
 EOS = "<eos>"
 UNK = "<unk>"
+TOKENIZERS = ("word", "char", "whitespace")
 
 _WORD = r"[\p{L}\p{M}\p{N}]+(?:['\u2019][\p{L}\p{M}\p{N}]+)*"
 _TOKEN = regex.compile(rf"{_WORD}|[^\s\p{{Z}}\p{{Cc}}]")  # control characters are spacing
@@ -38,27 +47,81 @@ def split_chars(text: str, lowercase: bool = False) -> list[str]:
     return list(text)
 
 
-def tokenizer(kind: str):
-    """The splitting function for `data.tokenizer` ("word" or "char")."""
-    return {"word": split_words, "char": split_chars}[kind]
+def split_whitespace(text: str, lowercase: bool = False) -> list[str]:
+    """Split one pre-tokenised line at runs of whitespace (no <eos>)."""
+    if lowercase:
+        text = text.lower()
+    return text.split()
 
 
-def tokenize_lines(lines: Iterable[str], kind: str = "word",
-                   lowercase: bool = False) -> Iterator[str]:
-    """Tokens of many lines, each line followed by <eos>; blank lines are skipped."""
-    split = tokenizer(kind)
+_SPLITTERS = {"word": split_words, "char": split_chars, "whitespace": split_whitespace}
+
+
+def keeps_blank_lines(kind: str) -> bool:
+    """Whether a blank line is a line of the corpus (one `<eos>`) for this tokeniser."""
+    return kind == "whitespace"
+
+
+def _clash(unk_token: str) -> DataError:
+    return DataError(f"the text has {UNK!r} as a word, but data.unk_token says unknown words "
+                     f"are spelled {unk_token!r}: {UNK!r} is the vocabulary's unknown word, so "
+                     f"this word would be lost; set data.unk_token to {UNK!r} or respell it")
+
+
+def tokenizer(kind: str, unk_token: str = UNK) -> Callable[..., list[str]]:
+    """The splitting function `split(line, lowercase=False) -> tokens` for `data.tokenizer`
+    ("word", "char" or "whitespace"), where the spelling `unk_token` is the one token `<unk>`.
+
+    A DataError when the text uses `<unk>` itself while `unk_token` names another spelling.
+    """
+    split = _SPLITTERS[kind]
+
+    def split_line(text: str, lowercase: bool = False) -> list[str]:
+        if unk_token != UNK and UNK in text:
+            raise _clash(unk_token)
+        if unk_token not in text:  # the common case: nothing to map
+            return split(text, lowercase)
+        if kind == "whitespace":  # only a whole token is the unknown word
+            return [UNK if t == unk_token else (t.lower() if lowercase else t)
+                    for t in text.split()]
+        tokens: list[str] = []
+        for i, piece in enumerate(text.split(unk_token)):
+            if i:
+                tokens.append(UNK)
+            tokens.extend(split(piece, lowercase))
+        return tokens
+
+    return split_line
+
+
+def tokenize_lines(lines: Iterable[str], kind: str = "word", lowercase: bool = False,
+                   unk_token: str = UNK) -> Iterator[str]:
+    """Tokens of many lines, each line followed by <eos>; blank lines are skipped, except by
+    the whitespace tokeniser, for which a blank line is one <eos>."""
+    split = tokenizer(kind, unk_token)
+    blank_too = keeps_blank_lines(kind)
     for line in lines:
         line = line.rstrip("\r\n")
-        if not line.strip():
+        if not blank_too and not line.strip():
             continue
         yield from split(line, lowercase)
         yield EOS
 
 
 def detokenize(tokens: Iterable[str], kind: str = "word") -> str:
-    """Join tokens into text with natural spacing: `sushi.` not `sushi .`."""
+    """Join tokens into text with natural spacing: `sushi.` not `sushi .` (word tokens), single
+    spaces (whitespace tokens) or nothing (characters); `<eos>` becomes a line end."""
     if kind == "char":
         return "".join("\n" if t == EOS else t for t in tokens)
+    if kind == "whitespace":
+        done, line = [], []  # finished lines, the words of the current one
+        for tok in tokens:
+            if tok == EOS:
+                done.append(" ".join(line) + "\n")
+                line = []
+            else:
+                line.append(tok)
+        return "".join(done) + " ".join(line)
     out: list[str] = []
     prev = None
     open_quote = False

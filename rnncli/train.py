@@ -25,7 +25,7 @@ from rnncli.evaluate import evaluate
 from rnncli.model import RNNLM, output_clusters
 from rnncli.optim import SGD, clip_global_norm
 from rnncli.store import SavedModel
-from rnncli.tokenize import tokenize_lines, tokenizer
+from rnncli.tokenize import keeps_blank_lines, tokenize_lines, tokenizer
 from rnncli.vocab import Vocab
 
 
@@ -71,16 +71,17 @@ def prepare(config: Config) -> Corpus:
     keep the held-out lines, 3) encode the rest into one preallocated int32 array.
     """
     d = config.data
-    split = tokenizer(d.tokenizer)
+    split = tokenizer(d.tokenizer, d.unk_token)
+    blank_too = keeps_blank_lines(d.tokenizer)
 
     def lines():
         for path in d.train:
-            yield from iter_lines(path)
+            yield from iter_lines(path, blank_too)
 
     held = None
     valid_lines: list[str] = []
     if d.valid is not None:
-        valid_lines = read_lines(d.valid)
+        valid_lines = read_lines(d.valid, blank_too)
     else:
         held = held_out(sum(1 for _ in lines()), d.valid_fraction, config.train.seed)
 
@@ -99,8 +100,9 @@ def prepare(config: Config) -> Corpus:
         counts.update(tokens)
         n_tokens += len(tokens) + 1  # and <eos>
     vocab = Vocab.from_counts(counts, d.min_count, d.max_vocab)
-    train_ids = vocab.encode(tokenize_lines(kept(), d.tokenizer, d.lowercase), n_tokens)
-    valid_ids = encode_lines(valid_lines, vocab, d.tokenizer, d.lowercase)
+    train_ids = vocab.encode(tokenize_lines(kept(), d.tokenizer, d.lowercase, d.unk_token),
+                             n_tokens)
+    valid_ids = encode_lines(valid_lines, vocab, d.tokenizer, d.lowercase, d.unk_token)
     # every one of the batch_size streams must hold one full window: bptt inputs and the
     # target after the last of them
     B, T = config.train.batch_size, config.train.bptt
@@ -185,6 +187,7 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
             config, vocab, model.params, best_params, opt["momentum_buffers"], state,
             dropout_rng.bit_generator.state, here, digest))
 
+    per_epoch = (data.shape[0] - 1) * t.batch_size  # targets in one pass
     for epoch in range(pos.epoch, t.epochs + 1):
         last_good = {n: p.copy() for n, p in model.params.items()}  # to roll back to
         state, loss_sum, n_tokens, skip, spent = model.zero_state(t.batch_size), 0.0, 0, 0, 0.0
@@ -234,6 +237,8 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
                 steps_since, saved_at = 0, time.perf_counter()
                 if interrupted:
                     raise Interrupted(path, stop.signum)
+            if t.max_tokens is not None and (epoch - 1) * per_epoch + n_tokens >= t.max_tokens:
+                break  # the budget is spent: validate what was trained
         train_loss = loss_sum / n_tokens
         seconds = time.perf_counter() - started
         if len(corpus.valid_ids):
@@ -250,6 +255,8 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
         else:
             optimizer.lr *= t.lr_decay
         reporter.epoch(record)
+        if t.max_tokens is not None and (epoch - 1) * per_epoch + n_tokens >= t.max_tokens:
+            break
     if best_params is not None:
         model.params.update(best_params)
     return SavedModel(model, vocab, config, history)

@@ -87,3 +87,24 @@ def test_streaming_prepare_equals_the_plain_recipe(tmp_path):
     np.testing.assert_array_equal(corpus.valid_ids, encode_lines(valid_lines, vocab, "word",
                                                                  False))
     assert corpus.train_ids.dtype == np.int32 and len(valid_lines) > 0
+
+
+def test_a_token_budget_stops_mid_epoch_and_validates(tiny_config):
+    """train.max_tokens: training stops after the window that spends the budget (here in the
+    second epoch), validates, and keeps what it has, however many epochs were asked for."""
+    from rnncli.train import Silent
+
+    class Count(Silent):
+        tokens = 0
+
+        def step(self, epoch, window, loss, tokens):
+            self.tokens += tokens
+
+    counter = Count()
+    cfg = load_config(tiny_config, ["train.epochs=5", "train.max_tokens=250"])
+    B, T = cfg.train.batch_size, cfg.train.bptt
+    per_epoch = (len(prepare(cfg).train_ids) // B - 1) * B  # targets in one pass
+    assert per_epoch < 250 < 2 * per_epoch
+    saved = train(cfg, counter)
+    assert counter.tokens == per_epoch + B * T * -(-(250 - per_epoch) // (B * T))
+    assert [r["epoch"] for r in saved.history] == [1, 2]

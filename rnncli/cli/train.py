@@ -110,7 +110,9 @@ def eval_(
     """Score text files: tokens, cross-entropy, perplexity, next-word accuracy.
 
     Every target token counts, `<eos>` included (each line's end is predicted, and so is its first
-    word). Cross-entropy is in nats per token; perplexity is exp(cross-entropy); accuracy is how
+    word). Cross-entropy is in nats per token (and bits); log10 prob is the whole text's total
+    log10 probability (as n-gram tools report it); perplexity is exp(cross-entropy), over every
+    target and again without the `<unk>` targets; accuracy is how
     often the target was the likeliest token (top-1) or among the five likeliest (top-5);
     `<unk>` is the share of targets outside the vocabulary. The hidden state follows the policy
     the model was trained with (reset after each line, or carried across lines).
@@ -122,14 +124,16 @@ def eval_(
 
     from rnncli.data import encode_lines, read_lines
     from rnncli.evaluate import evaluate
+    from rnncli.tokenize import keeps_blank_lines
 
     if baseline is not None:
         from rnncli.ngram.baseline import parse_order
         parse_order(baseline)  # a bad order fails before anything is read
     saved = load_model(model)
     d = saved.config.data
-    lines = [line for path in corpora for line in read_lines(path)]
-    ids = encode_lines(lines, saved.vocab, d.tokenizer, d.lowercase)
+    blank_too = keeps_blank_lines(d.tokenizer)
+    lines = [line for path in corpora for line in read_lines(path, blank_too)]
+    ids = encode_lines(lines, saved.vocab, d.tokenizer, d.lowercase, d.unk_token)
     if baseline is not None:
         _eval_with_baseline(saved, np.asarray(ids), baseline, json_out)
         return
@@ -139,10 +143,13 @@ def eval_(
         print(json.dumps(scores))
         return
     print(f"tokens         {scores['tokens']:,}")
-    print(f"cross-entropy  {scores['cross_entropy']:.4f} nats/token")
-    print(f"perplexity     {scores['perplexity']:.2f}")
+    print(f"cross-entropy  {scores['cross_entropy']:.4f} nats/token, "
+          f"{scores['bits_per_token']:.4f} bits/token")
+    print(f"log10 prob     {scores['log10_prob']:,.2f} in all")
+    print(f"perplexity     {scores['perplexity']:.2f} with <unk> targets, "
+          f"{scores['perplexity_without_unk']:.2f} without")
     print(f"accuracy       {scores['accuracy']:.2%} top-1, {scores['top5_accuracy']:.2%} top-5")
-    print(f"<unk>          {scores['unk_rate']:.2%}")
+    print(f"<unk>          {scores['unk_rate']:.2%} of targets ({scores['unk_targets']:,})")
 
 
 def _eval_with_baseline(saved, ids, name: str, json_out: bool) -> None:
