@@ -11,9 +11,10 @@ token; a decoding strategy picks one, feeds it back in as x_{t+1}, and goes on:
              kept; finished ones are ranked by log-probability per token (length normalisation:
              a plain sum would always prefer the shortest)
 
-A completion ends at <eos> (the model ends the line; <eos> is never part of the text), after a
-sentence-ending mark with `until="sentence"`, or after `words` tokens. <unk> is never chosen
-unless allowed.
+A completion ends at <eos> (the model ends the line; that <eos> is never part of the text), after
+a sentence-ending mark with `until="sentence"`, or after `words` tokens. With `lines=N` it goes
+on across line ends and ends at the N-th <eos>: the ones before it stay in the completion (the
+text shows them as line breaks). <unk> is never chosen unless allowed.
 """
 
 from __future__ import annotations
@@ -27,13 +28,14 @@ from rnncli.layers import log_softmax
 
 UNTIL = ("eos", "sentence")
 SENTENCE_END = frozenset({".", "!", "?", "\u2026"})
-MAX_WORDS = 100  # the cap on a completion with `until` and no `words`
+MAX_WORDS = 100  # the cap on a completion with `until` and no `words` (per line with `lines`)
 
 
 @dataclass(frozen=True)
 class Decoding:
     words: int | None = None  # at most this many tokens (None: 1, or MAX_WORDS with until)
     until: str | None = None  # "eos": to the end of the line; "sentence": to . ! ? or the end
+    lines: int | None = None  # go on across line ends, to the end of the N-th line (None: 1)
     sample: bool = False  # draw at random instead of taking the likeliest
     temperature: float = 1.0  # sampling: < 1 sharpens the distribution, > 1 flattens it
     top_k: int = 0  # sampling: draw among the K likeliest tokens only (0: all)
@@ -47,6 +49,10 @@ class Decoding:
             raise OptionError(("words",), "must be 0 or more", self.words)
         if self.until is not None and self.until not in UNTIL:
             raise OptionError(("until",), f"must be one of {', '.join(UNTIL)}", self.until)
+        if self.lines is not None and self.lines < 1:
+            raise OptionError(("lines",), "must be 1 or more", self.lines)
+        if self.lines is not None and self.until == "sentence":
+            raise OptionError(("lines", "until"), "both say where to stop: choose one")
         if not 0 < self.temperature < float("inf"):
             raise OptionError(("temperature",), "must be > 0 and finite", self.temperature)
         if self.top_k < 0:
@@ -69,7 +75,14 @@ class Decoding:
     def max_words(self) -> int:
         if self.words is not None:
             return self.words
+        if self.lines is not None:
+            return MAX_WORDS * self.lines
         return MAX_WORDS if self.until else 1
+
+    @property
+    def line_ends(self) -> int:
+        """The <eos> that ends the completion: the first, or the `lines`-th."""
+        return self.lines or 1
 
 
 # --- sampling filters: (N, V) log-probabilities in, the same with the cut tokens at -inf ---
@@ -130,7 +143,8 @@ def prompt_rngs(seed: int | None, first: int, n: int) -> list[np.random.Generato
 
 @dataclass
 class Hypothesis:
-    ids: list[int]  # the chosen tokens, the closing <eos> not included
+    ids: list[int]  # the chosen tokens (<eos> ending lines before the last), the closing
+    # <eos> not included
     logprob: float  # their total log-probability, nats (the closing <eos>'s included)
     ended: bool  # the model ended the line (<eos>) or the sentence
 
@@ -172,11 +186,13 @@ def generate(stepper: Stepper, h: np.ndarray, state: list, d: Decoding,
     logprob = np.zeros(B)  # (B,)
     done = np.zeros(B, dtype=bool)
     ended = np.zeros(B, dtype=bool)
+    n_eos = np.zeros(B, dtype=np.int64)  # (B,) line ends chosen so far
     for _ in range(d.max_words):
         logp = stepper.logp(h)  # (B, V)
         choice = draw(sampling_logp(logp, d), rngs) if d.sample else logp.argmax(axis=1)
         logprob += np.where(done, 0.0, logp[rows, choice])
-        eos = ~done & (choice == stepper.eos)
+        n_eos += ~done & (choice == stepper.eos)
+        eos = ~done & (choice == stepper.eos) & (n_eos >= d.line_ends)  # the closing <eos>
         chosen.append(np.where(done | eos, -1, choice))
         stop = ~done & stepper.is_stop(choice) if d.until == "sentence" else np.zeros_like(eos)
         ended |= eos | stop
@@ -220,7 +236,8 @@ def beam_search(stepper: Stepper, h: np.ndarray, state: list,
         paths = np.concatenate([np.take_along_axis(paths, parent[:, :, None], axis=1),
                                 token[:, :, None]], axis=2)  # (B, W, steps + 1)
         live = np.isfinite(best)
-        eos = live & (token == stepper.eos)
+        n_eos = (paths == stepper.eos).sum(axis=2)  # (B, W) line ends on each path
+        eos = live & (token == stepper.eos) & (n_eos >= d.line_ends)  # the closing <eos>
         stop = live & stepper.is_stop(token) if d.until == "sentence" else np.zeros_like(eos)
         for b, w in zip(*np.nonzero(eos | stop)):  # finished: they leave the beam
             ids = paths[b, w] if stop[b, w] else paths[b, w, :-1]

@@ -30,7 +30,7 @@ ModelOpt = Annotated[Path | None, typer.Option(
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (JSON Lines).")]
 
 # The library's names for completion options (rnncli.errors.OptionError) -> their flags.
-FLAGS = {"words": "--words", "until": "--until", "sample": "--sample",
+FLAGS = {"words": "--words", "until": "--until", "lines": "--lines", "sample": "--sample",
          "temperature": "--temperature", "top_k": "--top-k", "top_p": "--top-p",
          "seed": "--seed", "beam": "--beam", "allow_unk": "--allow-unk", "next_k": "--next",
          "explain": "--explain", "trace": "--trace"}

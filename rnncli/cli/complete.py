@@ -33,11 +33,16 @@ def complete(
     model: ModelOpt = None,
     words: Annotated[int | None, typer.Option(
         "--words", "-n", help="At most this many tokens (words and punctuation marks). "
-        "Default: 1; with --until, 100.", show_default=False, rich_help_panel=DECODE)] = None,
+        "Default: 1; with --until, 100; with --lines N, 100 N.", show_default=False,
+        rich_help_panel=DECODE)] = None,
     until: Annotated[Until | None, typer.Option(
         "--until", help="Go on to the end of the line (eos), or to the end of the sentence "
         "(sentence: . ! ? or the end of the line).", show_default=False,
         rich_help_panel=DECODE)] = None,
+    lines: Annotated[int | None, typer.Option(
+        "--lines", "-l", help="Go on across line ends, to the end of the N-th line: each line "
+        "end becomes a newline in the completion (--lines 1 is --until eos). Use -z or --json "
+        "to tell multi-line answers apart.", show_default=False, rich_help_panel=DECODE)] = None,
     sample: Annotated[bool, typer.Option(
         "--sample", help="Draw each word at random from the model's distribution (default: "
         "the likeliest, greedy).", rich_help_panel=DECODE)] = False,
@@ -68,21 +73,27 @@ def complete(
     trace: Annotated[bool, typer.Option(
         "--trace", help="The hidden state after each prompt token, as a heat map, with its "
         "norm and the next-word guess there.", rich_help_panel=LOOK)] = False,
+    null: Annotated[bool, typer.Option(
+        "--null", "-z", help="End each answer with a NUL byte instead of a newline (for "
+        "`xargs -0`, `sort -z`): the one plain form that keeps multi-line answers apart.")] = False,
     json_out: JsonOpt = False,
 ):
     """Complete prompts: greedy by default, or sampled, or by beam search.
 
     Plain output is one line per prompt: the completion, then with --next the K likeliest next
     words and their probabilities, tab-separated (--explain and --trace add their charts
-    below it). --json writes one object per prompt: {"prompt", "completion", "logprob",
-    "next": [{"word", "prob"}], "unknown": [...]}, plus "beams" with --beam, "explain" and
-    "trace" when asked for.
+    below it). With --lines N a completion spans lines; -z then ends each answer with a NUL
+    byte instead of a newline. --json writes one object per prompt and line: {"prompt",
+    "completion", "logprob", "next": [{"word", "prob"}], "unknown": [...]}, plus "beams" with
+    --beam, "explain" and "trace" when asked for; a completion's line ends are newline characters
+    in its string.
     """
     from rnncli.decode import Decoding
     from rnncli.errors import PromptError
     from rnncli.predict import complete as run_complete
 
-    decoding = Decoding(words=words, until=until.value if until else None, sample=sample,
+    decoding = Decoding(words=words, until=until.value if until else None, lines=lines,
+                        sample=sample,
                         temperature=temperature, top_k=top_k, top_p=top_p, beam=beam,
                         seed=seed, allow_unk=allow_unk)  # checks the options: PromptError
     if next_k < 0:
@@ -110,7 +121,8 @@ def complete(
         return plain(c, next_k)
 
     blank = {"prompt": "", "completion": "", "logprob": None, "next": [], "unknown": []}
-    answer_each(prompts, piped, run, line, blank if json_out else None, "prompt")
+    answer_each(prompts, piped, run, line, blank if json_out else None, "prompt",
+                end="\0" if null else "\n")
 
 
 def plain(c, next_k: int) -> str:

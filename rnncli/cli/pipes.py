@@ -81,11 +81,13 @@ def from_stdin(args: list[str] | None, what: str) -> bool:
     return from_stdin
 
 
-def answer_each(args, from_stdin: bool, run, line, blank_json: dict | None, what: str) -> None:
-    """One output line per text, in order, flushed batch by batch: `run(texts, first)` answers
-    the texts with words (`first`: how many were answered before them), `line(result)` formats
-    one answer. A blank stdin line (an argument must have words) gets an empty line, or
-    `blank_json` with the text filled in under `what`."""
+def answer_each(args, from_stdin: bool, run, line, blank_json: dict | None, what: str,
+                end: str = "\n") -> None:
+    """One answer per text, in order, each followed by `end` (a newline, or NUL for -z), flushed
+    batch by batch: `run(texts, first)` answers the texts with words (`first`: how many were
+    answered before them), `line(result)` formats one answer. A blank stdin line (an argument
+    must have words) gets an empty answer, or `blank_json` with the text filled in under
+    `what`."""
     answered = 0
 
     def answer(batch: list[str]) -> None:
@@ -101,7 +103,7 @@ def answer_each(args, from_stdin: bool, run, line, blank_json: dict | None, what
                 out = "" if blank_json is None else json.dumps({**blank_json, what: text})
             else:
                 out = line(next(results))
-            sys.stdout.write(out + "\n")
+            sys.stdout.write(out + end)
         sys.stdout.flush()
 
     if from_stdin:
