@@ -91,3 +91,16 @@ def test_wikitext2_counts_match_the_published_ones():
     test = list(tokenize_lines(iter_lines(WIKITEXT / "wiki.test.tokens", True), "whitespace"))
     assert len(test) == 245_569
     assert np.mean([t in vocab for t in test]) == 1.0  # the test set's rare words are <unk>
+
+
+def test_a_clashing_unk_spelling_is_one_error_line(tmp_path):
+    from clirun import run
+    from test_errors import assert_error
+
+    (tmp_path / "c.txt").write_text("a <UNK> b c d e f g\nthe <unk> of it all now\n" * 4)
+    (tmp_path / "c.yaml").write_text(
+        "data: {train: c.txt, valid_fraction: 0, tokenizer: whitespace, unk_token: <UNK>}\n"
+        "model: {embedding: 4, hidden: 4}\ntrain: {epochs: 1, batch_size: 2, bptt: 4}\n")
+    result = run("train", tmp_path / "c.yaml", "--out", tmp_path / "m")
+    assert_error(result, "'<unk>' as a word")
+    assert not (tmp_path / "m").exists()
