@@ -2,11 +2,16 @@
 
     DIR/checkpoint.safetensors   param/NAME       the weights now
                                  best/NAME        the weights of the best epoch so far
-                                 momentum/NAME    the optimiser's momentum buffers
+                                 optim/KIND/NAME  the optimiser's buffers (momentum/NAME,
+                                                  exp_avg/NAME, ...); older checkpoints
+                                                  kept SGD's as momentum/NAME
                                  state/K/J        the hidden state carried into the next window
+    DIR/metrics.jsonl            the run log so far (rnncli.metrics)
     DIR/checkpoint.json          format, config, vocabulary, the position in the data (epoch,
                                  windows done), lr, best perplexity, history, the epoch's running
-                                 loss, the dropout generator's state, and the training ids' digest
+                                 loss, the dropout generator's state, the training ids' digest,
+                                 the optimiser's step count, the run log so far (metrics) and
+                                 the model fine-tuning started from
 
 Written like a model folder: under a temporary name, fsynced, renamed into place (rnncli.atomic).
 A run resumed from a checkpoint ends with the same weights, bit for bit, as one never interrupted.
@@ -22,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from rnncli import atomic
+from rnncli import atomic, metrics
 from rnncli.config import Config, config_from_dict
 from rnncli.errors import ConfigError, ModelError
 from rnncli.files import open_regular
@@ -45,6 +50,7 @@ class Position:
     lr: float = 0.0
     best_ppl: float = float("inf")
     history: list[dict] = field(default_factory=list)
+    opt_step: int = 0  # the optimiser's steps (Adam's bias correction counts them)
 
 
 @dataclass
@@ -53,11 +59,13 @@ class Checkpoint:
     vocab: Vocab
     params: dict[str, np.ndarray]
     best: dict[str, np.ndarray] | None
-    momentum: dict[str, np.ndarray]
+    optimizer: dict[str, np.ndarray]  # "KIND/NAME" -> buffer (rnncli.optimizers.get_state)
     state: list[tuple[np.ndarray, ...]]
     rng_state: dict[str, Any]
     position: Position
     ids_sha256: str
+    metrics: dict[str, Any] = field(default_factory=dict)  # rnncli.metrics.MetricsLog.state()
+    origin: dict[str, Any] | None = None  # fine-tuning: the model it started from
 
 
 def ids_digest(ids: np.ndarray) -> str:
@@ -69,7 +77,7 @@ def save_checkpoint(path: str | Path, ck: Checkpoint) -> Path:
 
     tensors = {f"param/{n}": a for n, a in ck.params.items()}
     tensors.update({f"best/{n}": a for n, a in (ck.best or {}).items()})
-    tensors.update({f"momentum/{n}": a for n, a in ck.momentum.items()})
+    tensors.update({f"optim/{k}": a for k, a in ck.optimizer.items()})
     for k, layer in enumerate(ck.state):
         for j, a in enumerate(layer):
             tensors[f"state/{k}/{j}"] = a
@@ -81,11 +89,13 @@ def save_checkpoint(path: str | Path, ck: Checkpoint) -> Path:
         "position": {"epoch": p.epoch, "window": p.window, "loss_sum": p.loss_sum,
                      "n_tokens": p.n_tokens, "seconds": p.seconds, "lr": p.lr,
                      "best_ppl": None if p.best_ppl == float("inf") else p.best_ppl,
-                     "history": p.history},
+                     "history": p.history, "opt_step": p.opt_step},
+        "metrics": {k: v for k, v in ck.metrics.items() if k != "lines"}, "origin": ck.origin,
         "layers": len(ck.state), "has_best": ck.best is not None,
     }
     files = {TENSORS: save_bytes(tensors),
-             META: (json.dumps(meta, indent=1) + "\n").encode("utf-8")}
+             META: (json.dumps(meta, indent=1) + "\n").encode("utf-8"),
+             metrics.FILE: metrics.dumps(ck.metrics.get("lines", []))}
     path = Path(path).resolve()
     try:
         return atomic.write_folder(path, files)
@@ -105,6 +115,10 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             meta = json.loads(f.read().decode("utf-8"))
         with open_regular(path / TENSORS) as f:
             tensors = load_bytes(f.read())
+        log = ""
+        if (path / metrics.FILE).exists():
+            with open_regular(path / metrics.FILE) as f:
+                log = f.read().decode("utf-8")
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, SafetensorError) as e:
         raise ModelError(f"{path}: unreadable checkpoint: {e}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
@@ -117,14 +131,18 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         position = Position(p["epoch"], p["window"], p["loss_sum"], p["n_tokens"],
                             p["seconds"], p["lr"],
                             float("inf") if p["best_ppl"] is None else p["best_ppl"],
-                            p["history"])
+                            p["history"], p.get("opt_step", 0))
         part = lambda prefix: {n[len(prefix):]: np.array(a)  # noqa: E731 (writable copies)
                                for n, a in tensors.items() if n.startswith(prefix)}
         n_states = len(part("state/0/"))
         state = [tuple(np.array(tensors[f"state/{k}/{j}"]) for j in range(n_states))
                  for k in range(meta["layers"])]
+        optimizer = part("optim/") or {f"momentum/{n}": a
+                                       for n, a in part("momentum/").items()}
         return Checkpoint(config, Vocab(meta["vocab"]), part("param/"),
-                          part("best/") if meta["has_best"] else None, part("momentum/"),
-                          state, meta["rng_state"], position, meta["ids_sha256"])
+                          part("best/") if meta["has_best"] else None, optimizer,
+                          state, meta["rng_state"], position, meta["ids_sha256"],
+                          {**(meta.get("metrics") or {}), "lines": metrics.read(log)},
+                          meta.get("origin"))
     except (KeyError, TypeError, ValueError, ConfigError) as e:
         raise ModelError(f"{path}: damaged checkpoint: {e}") from None

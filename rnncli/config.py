@@ -23,6 +23,13 @@ DEMO_DIR = Path(__file__).resolve().parent / "demo"
 CELLS = ("rnn", "lstm", "gru")
 PATH = {"path": True}  # field metadata: a path, resolved against the folder of whoever gave it
 SOFTMAXES = ("full", "adaptive")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
+# what a null train.lr / eps / weight_decay means: PyTorch's defaults, except sgd's lr, rnncli's
+# own (torch.optim.SGD has 1e-3), tuned for the demo
+DEFAULT_LR = {"sgd": 2.0, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-2, "adagrad": 1e-2}
+DEFAULT_EPS = {"sgd": 1e-8, "adam": 1e-8, "adamw": 1e-8, "rmsprop": 1e-8, "adagrad": 1e-10}
+DEFAULT_WEIGHT_DECAY = {"sgd": 0.0, "adam": 0.0, "adamw": 1e-2, "rmsprop": 0.0, "adagrad": 0.0}
+MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
 
 
 @dataclass
@@ -63,16 +70,27 @@ class TrainConfig:
     # validate (mid-epoch too); null: all the epochs
     batch_size: int = 8  # parallel streams
     bptt: int = 64  # steps per truncated-BPTT window
-    lr: float = 2.0  # SGD step size
+    optimizer: str = "sgd"  # sgd | adam | adamw | rmsprop | adagrad (torch.optim's semantics)
+    lr: float | None = None  # step size; null: 2.0 for sgd, PyTorch's default for the others
     lr_decay: float = 0.5  # lr *= lr_decay when validation perplexity stops improving
     clip: float = 1.0  # global gradient-norm clip; 0 turns clipping off
-    momentum: float = 0.0  # SGD momentum; 0 is the lesson's plain SGD
-    nesterov: bool = False  # Nesterov's momentum instead of the classical one
-    weight_decay: float = 0.0  # L2 penalty: dW += weight_decay * W
+    momentum: float = 0.0  # sgd and rmsprop momentum; 0 is the lesson's plain SGD
+    nesterov: bool = False  # Nesterov's momentum instead of the classical one (sgd)
+    weight_decay: float | None = None  # L2 penalty dW += weight_decay * W (adamw: decoupled);
+    # null: 0.01 for adamw, as PyTorch, else 0
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])  # adam(w) moment decays
+    eps: float | None = None  # added to the root; null: 1e-10 for adagrad, else 1e-8
+    alpha: float = 0.99  # rmsprop's smoothing constant for the squared gradients
     reset_at_eos: bool = True  # lines are independent: h restarts from zero after each <eos>
     seed: int = 0  # initial weights and held-out lines
     checkpoint_every: int | str | None = None  # a resumable checkpoint every N steps, or every
     # "10m" / "30s" / "1h" of training; null: only when interrupted
+    patience: int | None = None  # stop after this many epochs without a better valid ppl
+    min_lr: float = 0.0  # stop once lr_decay takes lr below this
+    max_time: str | None = None  # a budget such as "15m", "2h", "90s": stop at the first
+    # window past it, keeping the best weights
+    log_every: int = 50  # a line in metrics.jsonl every this many steps
+    sample_prompts: list[str] = field(default_factory=list)  # completed after every epoch
 
 
 @dataclass
@@ -90,13 +108,15 @@ SCHEMA = Schema(Config)  # the keys, sections and paths that YAML files and --se
 
 
 def load_config(path: str | Path | None = None, overrides: typing.Sequence[str] = (),
-                out: str | None = None) -> Config:
+                out: str | None = None, init_from: Config | None = None) -> Config:
     """Build a Config from defaults, an optional YAML file and `--set` overrides.
 
     Args:
         path: YAML file, or None for the built-in defaults (the bundled demo).
         overrides: strings `key.path=value`; the value is read as a YAML scalar.
         out: the output folder from `--out`, which wins over everything.
+        init_from: fine-tuning: the trained model's config, whose architecture and
+            tokenisation are kept (a file or --set asking for others is a ConfigError).
     Returns:
         A validated Config whose paths are absolute.
     """
@@ -117,9 +137,45 @@ def load_config(path: str | Path | None = None, overrides: typing.Sequence[str] 
         raw.setdefault("output", str(Path.cwd() / Config.output))
     elif "output" not in raw:
         raw["output"] = str(Path.cwd() / "runs" / path.stem)
+    if init_from is not None:
+        _adopt(raw, sources, default_source, init_from)
     config = SCHEMA.build(raw, sources, default_source)
     validate(config, sources, default_source)
     return config
+
+
+ARCHITECTURE = {"model": ("cell", "embedding", "hidden", "layers", "tie_weights"),
+                "data": ("tokenizer", "lowercase")}  # what a fine-tuned model keeps
+
+
+def _adopt(raw: dict[str, Any], sources: dict[str, str], default_source: str,
+           base: Config) -> None:
+    """Fine-tuning: take the model's architecture and tokenisation into `raw`, refusing a
+    value that asks for another; the model's dropout, init and forget_bias unless given."""
+    for section, keys in ARCHITECTURE.items():
+        given = raw.setdefault(section, {})
+        if not isinstance(given, dict):
+            return  # SCHEMA.build says what is wrong with it
+        theirs = getattr(base, section)
+        for key in keys:
+            path, want = f"{section}.{key}", getattr(theirs, key)
+            if key in given and given[key] != want:
+                raise ConfigError(
+                    f"{sources.get(path, default_source)}: {path}: {given[key]!r}, but the "
+                    f"model to fine-tune has {want!r}; fine-tuning keeps the model's "
+                    f"architecture and vocabulary (remove {path} or set it to {want!r})")
+            given[key] = want
+    for key in ("dropout", "init", "forget_bias"):
+        raw["model"].setdefault(key, getattr(base.model, key))
+
+
+def resolve_defaults(t: TrainConfig) -> None:
+    """Fill the optimiser's null settings with its defaults (once the optimiser is known)."""
+    if t.optimizer in OPTIMIZERS:
+        t.lr = DEFAULT_LR[t.optimizer] if t.lr is None else t.lr
+        t.eps = DEFAULT_EPS[t.optimizer] if t.eps is None else t.eps
+        t.weight_decay = (DEFAULT_WEIGHT_DECAY[t.optimizer] if t.weight_decay is None
+                          else t.weight_decay)
 
 
 def validate(config: Config, sources: dict[str, str] | None = None,
@@ -131,6 +187,9 @@ def validate(config: Config, sources: dict[str, str] | None = None,
         raise ConfigError(f"{sources.get(key, default_source)}: {key}: {message}")
 
     d, m, t = config.data, config.model, config.train
+    if t.optimizer not in OPTIMIZERS:
+        fail("train.optimizer", f"must be one of {', '.join(OPTIMIZERS)}, got {t.optimizer!r}")
+    resolve_defaults(t)
     if not d.train:
         fail("data.train", "needs at least one corpus file")
     if not 0.0 <= d.valid_fraction < 1.0:
@@ -178,6 +237,8 @@ def validate(config: Config, sources: dict[str, str] | None = None,
         fail("train.weight_decay", f"must be >= 0, got {t.weight_decay}")
     if not t.lr > 0:
         fail("train.lr", f"must be > 0, got {t.lr}")
+    _validate_optimizer(t, fail)
+    _validate_stopping(t, fail)
     if not 0.0 < t.lr_decay <= 1.0:
         fail("train.lr_decay", f"must be in (0, 1], got {t.lr_decay}")
     if not t.clip >= 0:
@@ -193,6 +254,45 @@ def validate(config: Config, sources: dict[str, str] | None = None,
         fail("train.seed", f"must be >= 0, got {t.seed}")
 
 
+def _validate_optimizer(t: TrainConfig, fail) -> None:
+    if t.momentum != 0 and t.optimizer not in MOMENTUM_OPTIMIZERS:
+        fail("train.momentum", f"{t.optimizer} has no momentum (only sgd and rmsprop); "
+                               "adam and adamw have train.betas")
+    if t.nesterov and t.optimizer != "sgd":
+        fail("train.nesterov", f"only sgd has Nesterov's momentum, not {t.optimizer}")
+    if len(t.betas) != 2 or not all(0.0 <= b < 1.0 for b in t.betas):
+        fail("train.betas", f"must be two numbers in [0, 1), got {t.betas}")
+    if not t.eps > 0:
+        fail("train.eps", f"must be > 0, got {t.eps}")
+    if not 0.0 <= t.alpha < 1.0:
+        fail("train.alpha", f"must be in [0, 1), got {t.alpha}")
+
+
+def _validate_stopping(t: TrainConfig, fail) -> None:
+    if t.patience is not None and t.patience < 1:
+        fail("train.patience", f"must be at least 1 epoch (or null), got {t.patience}")
+    if not t.min_lr >= 0:
+        fail("train.min_lr", f"must be >= 0, got {t.min_lr}")
+    if t.max_time is not None:
+        try:
+            duration(t.max_time)
+        except ValueError as e:
+            fail("train.max_time", str(e))
+    if t.log_every < 1:
+        fail("train.log_every", f"must be at least 1 step, got {t.log_every}")
+    for prompt in t.sample_prompts:
+        if not prompt.strip():
+            fail("train.sample_prompts", "a prompt is empty")
+
+
+def duration(text: str) -> float:
+    """"30s" / "10m" / "1.5h" -> seconds; ValueError for anything else."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|m|h)\s*", str(text))
+    if not match or float(match[1]) <= 0:
+        raise ValueError(f"expected a time such as 30s, 10m, 1h, got {text!r}")
+    return float(match[1]) * {"s": 1, "m": 60, "h": 3600}[match[2]]
+
+
 def checkpoint_interval(every: int | str) -> tuple[int | None, float | None]:
     """train.checkpoint_every -> (steps, seconds), one of them None: 500 -> (500, None),
     "10m" -> (None, 600.0). ValueError when it is neither."""
@@ -200,10 +300,10 @@ def checkpoint_interval(every: int | str) -> tuple[int | None, float | None]:
         if every < 1:
             raise ValueError(f"must be at least 1 step, got {every}")
         return every, None
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|m|h)\s*", str(every))
-    if not match or float(match[1]) <= 0:
-        raise ValueError(f"expected steps (500) or a time (30s, 10m, 1h), got {every!r}")
-    return None, float(match[1]) * {"s": 1, "m": 60, "h": 3600}[match[2]]
+    try:
+        return None, duration(every)
+    except ValueError:
+        raise ValueError(f"expected steps (500) or a time (30s, 10m, 1h), got {every!r}") from None
 
 
 def config_from_dict(raw: dict[str, Any], source: str = "model.json") -> Config:

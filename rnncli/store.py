@@ -1,8 +1,12 @@
 """The model folder: everything `complete` and `eval` need, and nothing that runs code.
 
     DIR/model.safetensors   the weights, float32, named as in rnncli.model (W_emb, W_hh, ...)
-    DIR/model.json          format and version, config, vocabulary, training history, and the
-                            weights file's SHA-256 and size ("weights": {"file", "sha256", "bytes"})
+    DIR/model.json          format and version, config, vocabulary, training history, the run
+                            ("run": why it stopped, tokens seen, the model it was fine-tuned
+                            from), and the weights file's SHA-256 and size ("weights": {"file",
+                            "sha256", "bytes"})
+    DIR/metrics.jsonl       the run log (rnncli.metrics): a line every train.log_every steps
+                            and one per epoch
 
 The weights file's header metadata records the SHA-256 of model.json's other contents, so a
 weights file that fails its checksum can be told apart: truncated (shorter than recorded),
@@ -25,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from rnncli import atomic, files
+from rnncli import atomic, files, metrics
 from rnncli.config import Config, config_from_dict
 from rnncli.errors import ConfigError, ModelError
 from rnncli.files import open_regular
@@ -37,6 +41,7 @@ VERSION = 1
 WEIGHTS = "model.safetensors"
 META = "model.json"
 MAX_HEADER = 100_000_000  # safetensors' own limit on a header's length, in bytes
+METRICS = metrics.FILE  # the run log, when training wrote one
 
 
 @dataclass
@@ -46,6 +51,8 @@ class SavedModel:
     config: Config
     history: list[dict[str, Any]] = field(default_factory=list)
     path: Path | None = None
+    metrics: list[dict[str, Any]] = field(default_factory=list)  # metrics.jsonl's lines
+    run: dict[str, Any] | None = None  # why training stopped, tokens seen, fine-tuned from
 
 
 def check_output(path: str | Path) -> None:
@@ -87,6 +94,8 @@ def save(saved: SavedModel, path: str | Path) -> Path:
         "vocab": saved.vocab.itos,
         "history": saved.history,
     }
+    if saved.run is not None:
+        meta["run"] = saved.run
     tensors = {n: np.ascontiguousarray(a, dtype=np.float32)
                for n, a in saved.model.params.items()}
     try:
@@ -99,8 +108,11 @@ def save(saved: SavedModel, path: str | Path) -> Path:
                        "bytes": len(weights)}
     # 2) both files, each fsynced, 3) into place (putting an old model back if that fails)
     meta_bytes = (json.dumps(meta, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    written = {WEIGHTS: weights, META: meta_bytes}
+    if saved.metrics:
+        written[METRICS] = metrics.dumps(saved.metrics)
     try:
-        return atomic.write_folder(path, {WEIGHTS: weights, META: meta_bytes})
+        return atomic.write_folder(path, written)
     except OSError as e:
         raise ModelError(f"{path}: cannot write the model folder: {e.strerror or e}") from None
 
@@ -164,8 +176,9 @@ def load(path: str | Path) -> SavedModel:
                              f"the config and vocabulary need {shape}")
     params = {n: tensors[n].astype(np.float32, copy=False) for n in expected}  # own, writable
     history = meta.get("history") or []
+    run = meta.get("run") if isinstance(meta.get("run"), dict) else None
     model = RNNLM.from_config(config.model, len(vocab), params=params)
-    return SavedModel(model, vocab, config, history, path.resolve())
+    return SavedModel(model, vocab, config, history, path.resolve(), run=run)
 
 
 def _recorded_weights(meta: dict[str, Any]) -> tuple[str, int] | None:

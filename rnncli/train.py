@@ -5,7 +5,9 @@
     3) each window: forward, backward through time, clip the global norm, W <- W - lr * dW;
        the last hidden state carries into the next window (its gradient does not)
     4) after each epoch: validation perplexity; when it does not improve, lr *= lr_decay
-    5) the weights of the best epoch are the ones kept
+    5) training stops when rnncli.stopping says (epochs, patience, min_lr, max_time)
+    6) the weights of the best epoch are the ones kept
+The optimiser is plain SGD unless train.optimizer names another (rnncli.optimizers).
 """
 
 from __future__ import annotations
@@ -22,8 +24,13 @@ from rnncli.config import Config, checkpoint_interval
 from rnncli.data import batchify, encode_lines, held_out, iter_lines, read_lines, windows
 from rnncli.errors import ConfigError, DataError, RnncliError
 from rnncli.evaluate import evaluate
+from rnncli.metrics import MetricsLog
 from rnncli.model import RNNLM, output_clusters
-from rnncli.optim import SGD, clip_global_norm
+from rnncli.optim import clip_global_norm
+from rnncli.optimizers import get_state, make_optimizer, set_state
+from rnncli.samples import complete_prompts
+from rnncli.stopping import Budget, after_epoch
+from rnncli.stopping import stop as halt
 from rnncli.store import SavedModel
 from rnncli.tokenize import keeps_blank_lines, tokenize_lines, tokenizer
 from rnncli.vocab import Vocab
@@ -34,6 +41,7 @@ class Corpus:
     vocab: Vocab
     train_ids: np.ndarray  # (N,) int32
     valid_ids: np.ndarray  # (M,) int32, may be empty
+    unk_share: float | None = None  # with a given vocabulary: the share of <unk> in the text
 
 
 class Reporter(Protocol):
@@ -43,6 +51,7 @@ class Reporter(Protocol):
     def step(self, epoch: int, window: int, loss: float, tokens: int) -> None: ...
     def warn(self, message: str) -> None: ...
     def epoch(self, record: dict) -> None: ...
+    def sample(self, epoch: int, prompt: str, completion: str) -> None: ...
 
 
 class Silent:
@@ -50,6 +59,7 @@ class Silent:
     def step(self, epoch, window, loss, tokens): pass
     def warn(self, message): pass
     def epoch(self, record): pass
+    def sample(self, epoch, prompt, completion): pass
 
 
 MAX_ROLLBACKS = 3  # non-finite steps in a row before training gives up
@@ -63,12 +73,13 @@ class Diverged(RnncliError):
         self.saved = saved
 
 
-def prepare(config: Config) -> Corpus:
+def prepare(config: Config, vocab: Vocab | None = None) -> Corpus:
     """Read, split, tokenise and encode the corpus the config names, as a stream: the training
     text is never held as lines or tokens, only as int32 ids.
 
     1) count the lines (to choose the held-out ones), 2) count the tokens (the vocabulary) and
-    keep the held-out lines, 3) encode the rest into one preallocated int32 array.
+    keep the held-out lines, 3) encode the rest into one preallocated int32 array. With `vocab`
+    (fine-tuning) that vocabulary is kept: words outside it become <unk>.
     """
     d = config.data
     split = tokenizer(d.tokenizer, d.unk_token)
@@ -99,7 +110,9 @@ def prepare(config: Config) -> Corpus:
         tokens = split(line, d.lowercase)
         counts.update(tokens)
         n_tokens += len(tokens) + 1  # and <eos>
-    vocab = Vocab.from_counts(counts, d.min_count, d.max_vocab)
+    given = vocab is not None
+    if vocab is None:
+        vocab = Vocab.from_counts(counts, d.min_count, d.max_vocab)
     train_ids = vocab.encode(tokenize_lines(kept(), d.tokenizer, d.lowercase, d.unk_token),
                              n_tokens)
     valid_ids = encode_lines(valid_lines, vocab, d.tokenizer, d.lowercase, d.unk_token)
@@ -113,7 +126,8 @@ def prepare(config: Config) -> Corpus:
                 if d.valid is None and valid_lines else "")
         raise DataError(f"{where}: {len(train_ids)} training tokens are too few for batch_size "
                         f"{B} and bptt {T}: need at least {need}{held}")
-    return Corpus(vocab, train_ids, valid_ids)
+    unk_share = float(np.mean(train_ids == vocab.unk)) if given else None
+    return Corpus(vocab, train_ids, valid_ids, unk_share)
 
 
 class Interrupted(Exception):
@@ -136,17 +150,27 @@ class StopFlag:
 
 
 def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | None = None,
-          checkpoint_path=None, resume: Checkpoint | None = None) -> SavedModel:
+          checkpoint_path=None, resume: Checkpoint | None = None,
+          init: SavedModel | None = None) -> SavedModel:
     """Train a model as the config says and return it (the caller saves it).
 
     With `stop` and `checkpoint_path`: when stop is set, the current step finishes, a
     checkpoint is written and Interrupted is raised. With `resume`: go on from a checkpoint
     (its config is the one used), ending with the weights an uninterrupted run would have.
+    With `init` (fine-tuning): start from that model's weights and keep its vocabulary; the
+    config's model section must be the model's (load_config's `init_from` sees to that).
+    Training stops as rnncli.stopping says; the returned model's `run` records why.
     """
     reporter = reporter or Silent()
+    origin = None  # fine-tuning: the model this run started from
     if resume is not None:
-        config = resume.config
-    corpus = prepare(config)
+        config, origin = resume.config, resume.origin
+    elif init is not None:
+        origin = {"path": str(init.path) if init.path else None,
+                  "corpus": init.config.data.train,
+                  "tokens_seen": (init.run or {}).get("tokens_seen")}
+    given_vocab = None if origin is None else (resume or init).vocab
+    corpus = prepare(config, given_vocab)
     t = config.train
     vocab = corpus.vocab
     digest = ids_digest(corpus.train_ids)
@@ -157,35 +181,44 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
         output_clusters(config.model, len(vocab))  # the adaptive softmax's cutoffs must fit
     except ValueError as e:
         raise ConfigError(f"model.cutoffs: {e}") from None
-    model = RNNLM.from_config(config.model, len(vocab), seed=t.seed,
-                              params=None if resume is None else resume.params)
+    params = (resume.params if resume is not None else
+              None if init is None else {n: p.copy() for n, p in init.model.params.items()})
+    model = RNNLM.from_config(config.model, len(vocab), seed=t.seed, params=params)
     dropout_rng = np.random.default_rng([t.seed, 1])  # the dropout masks' own stream
-    optimizer = SGD(model.params, t.lr, momentum=t.momentum, nesterov=t.nesterov,
-                    weight_decay=t.weight_decay)
+    optimizer = make_optimizer(model.params, t)
     pos, best_params = Position(lr=t.lr), None
+    log = MetricsLog(t.log_every)
     if resume is not None:
         pos, best_params = resume.position, resume.best
         dropout_rng.bit_generator.state = resume.rng_state
-        optimizer.load_state_dict({"lr": pos.lr, "momentum_buffers": resume.momentum})
+        set_state(optimizer, pos.lr, pos.opt_step, resume.optimizer)
+        log = MetricsLog(t.log_every, resume.metrics)
     data = batchify(corpus.train_ids, t.batch_size)  # (L, B)
     n_windows = -(-(data.shape[0] - 1) // t.bptt)
     reporter.start(t.epochs, n_windows, corpus)
 
     best_ppl, history = pos.best_ppl, list(pos.history)
+    done_seconds = sum(r["seconds"] for r in history)  # training time of the epochs done
+    budget, stopped = Budget(t), None
     rollbacks = 0  # non-finite steps in a row
     every_steps, every_seconds = (checkpoint_interval(t.checkpoint_every)
                                   if t.checkpoint_every is not None and checkpoint_path
                                   else (None, None))
     steps_since, saved_at = 0, time.perf_counter()
 
+    def run_record(stopped_by=None):
+        return {"stopped": None if stopped_by is None else stopped_by.to_dict(),
+                "tokens_seen": log.tokens, "steps": log.step, "seconds": done_seconds,
+                "fine_tuned_from": origin}
+
     def write_checkpoint(epoch, window, loss_sum, n_tokens, seconds, state):
         """Everything needed to go on after `window` windows of `epoch` (latest and best)."""
-        opt = optimizer.state_dict()
-        here = Position(epoch, window, loss_sum, n_tokens, seconds, opt["lr"], best_ppl,
-                        history)
+        lr, opt_step, buffers = get_state(optimizer)
+        here = Position(epoch, window, loss_sum, n_tokens, seconds, lr, best_ppl, history,
+                        opt_step)
         return save_checkpoint(checkpoint_path, Checkpoint(
-            config, vocab, model.params, best_params, opt["momentum_buffers"], state,
-            dropout_rng.bit_generator.state, here, digest))
+            config, vocab, model.params, best_params, buffers, state,
+            dropout_rng.bit_generator.state, here, digest, log.state(), origin))
 
     per_epoch = (data.shape[0] - 1) * t.batch_size  # targets in one pass
     for epoch in range(pos.epoch, t.epochs + 1):
@@ -194,7 +227,7 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
         if resume is not None and epoch == pos.epoch:  # part of this epoch is done already
             state, loss_sum, n_tokens = resume.state, pos.loss_sum, pos.n_tokens
             skip, spent = pos.window, pos.seconds
-        started = time.perf_counter() - spent
+        started, cut = time.perf_counter() - spent, False
         for i, win in enumerate(windows(data, t.bptt, vocab.eos)):
             if i < skip:
                 continue
@@ -210,11 +243,11 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
                         f"training diverged: the loss was not finite {rollbacks} steps in a row "
                         f"(epoch {epoch}, window {i + 1}, lr {optimizer.lr:.3g}); try a smaller "
                         "train.lr or train.clip", None if best_params is None else
-                        SavedModel(model, vocab, config, history))
+                        SavedModel(model, vocab, config, history, metrics=log.lines,
+                                   run=run_record(halt("diverged", epoch, t))))
                 for n, p in model.params.items():  # 2) back to the epoch's starting weights
                     p[...] = last_good[n]
-                optimizer.lr /= 2  # 3) with half the step
-                optimizer.load_state_dict({"lr": optimizer.lr, "momentum_buffers": {}})
+                set_state(optimizer, optimizer.lr / 2, 0, {})  # 3) with half the step, afresh
                 state = model.zero_state(t.batch_size)
                 reporter.warn(f"epoch {epoch}, window {i + 1}: the loss was not finite; rolled "
                               f"back to the epoch's first weights, lr halved to "
@@ -225,6 +258,9 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
             tokens = win.inputs.size
             loss_sum += loss * tokens
             n_tokens += tokens
+            now = time.perf_counter() - started
+            log.add_step(epoch, loss, norm, t.clip > 0 and norm > t.clip, optimizer.lr, tokens,
+                         done_seconds + now)
             reporter.step(epoch, i + 1, loss, tokens)
             steps_since += 1
             interrupted = stop is not None and stop.signum is not None
@@ -232,15 +268,18 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
                    (every_seconds is not None and
                     time.perf_counter() - saved_at >= every_seconds))
             if interrupted or due:
-                path = write_checkpoint(epoch, i + 1, loss_sum, n_tokens,
-                                        time.perf_counter() - started, state)
+                path = write_checkpoint(epoch, i + 1, loss_sum, n_tokens, now, state)
                 steps_since, saved_at = 0, time.perf_counter()
                 if interrupted:
                     raise Interrupted(path, stop.signum)
             if t.max_tokens is not None and (epoch - 1) * per_epoch + n_tokens >= t.max_tokens:
-                break  # the budget is spent: validate what was trained
+                break  # the token budget is spent: validate what was trained
+            if budget.spent(done_seconds + now) and i + 1 < n_windows:
+                cut = True  # 4) out of time: this window is the epoch's last
+                break
         train_loss = loss_sum / n_tokens
         seconds = time.perf_counter() - started
+        done_seconds += seconds
         if len(corpus.valid_ids):
             ppl = evaluate(model, corpus.valid_ids, vocab.eos, vocab.unk,
                            t.reset_at_eos).perplexity
@@ -248,6 +287,8 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
             ppl = float(np.exp(min(train_loss, 700.0)))  # nothing held out: train perplexity
         record = {"epoch": epoch, "train_loss": train_loss, "valid_ppl": ppl, "lr": optimizer.lr,
                   "seconds": seconds, "tokens_per_s": n_tokens / seconds}
+        if cut:
+            record["partial"] = True  # max_time ended it early
         history.append(record)
         if ppl < best_ppl:
             best_ppl = ppl
@@ -255,8 +296,17 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
         else:
             optimizer.lr *= t.lr_decay
         reporter.epoch(record)
-        if t.max_tokens is not None and (epoch - 1) * per_epoch + n_tokens >= t.max_tokens:
+        log.add_epoch(record, done_seconds)
+        if t.sample_prompts:
+            for prompt, text in zip(t.sample_prompts, complete_prompts(
+                    model, vocab, config, t.sample_prompts)):
+                reporter.sample(epoch, prompt, text)
+        spent = t.max_tokens is not None and (epoch - 1) * per_epoch + n_tokens >= t.max_tokens
+        stopped = (halt("max_time", epoch, t) if cut or budget.spent(done_seconds) else
+                   halt("max_tokens", epoch, t) if spent else
+                   after_epoch(t, history, optimizer.lr))
+        if stopped is not None:
             break
     if best_params is not None:
         model.params.update(best_params)
-    return SavedModel(model, vocab, config, history)
+    return SavedModel(model, vocab, config, history, metrics=log.lines, run=run_record(stopped))

@@ -26,7 +26,8 @@ def trained(tmp_path_factory):
 def test_save_and_load_give_identical_predictions(trained, tmp_path):
     path = store.save(trained, tmp_path / "model")
     loaded = store.load(path)
-    assert sorted(p.name for p in path.iterdir()) == ["model.json", "model.safetensors"]
+    assert sorted(p.name for p in path.iterdir()) == ["metrics.jsonl", "model.json",
+                                                      "model.safetensors"]
     assert loaded.vocab.itos == trained.vocab.itos
     assert loaded.config == trained.config
     assert loaded.history == trained.history

@@ -29,6 +29,10 @@ class ConsoleReporter:
             f"training on {len(corpus.train_ids):,} tokens ({len(corpus.valid_ids):,} held out "
             f"for validation), vocabulary {len(corpus.vocab):,}",
             highlight=False, soft_wrap=True)
+        if corpus.unk_share is not None:
+            self.console.print(f"fine-tuning: the model's vocabulary kept; {corpus.unk_share:.2%}"
+                               " of the training tokens are <unk> (words it does not know)",
+                               highlight=False, soft_wrap=True)
         if self.live:
             self.progress = Progress(
                 TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"), BarColumn(),
@@ -62,6 +66,11 @@ class ConsoleReporter:
             self.progress.console.print(line, highlight=False)
         else:
             self.console.print(line, highlight=False, soft_wrap=True)
+
+    def sample(self, epoch, prompt, completion):
+        target = self.progress.console if self.progress is not None else self.console
+        target.print(f"  sample: {prompt} -> {completion}", highlight=False, soft_wrap=True,
+                     markup=False)
 
     def close(self):
         if self.progress is not None:

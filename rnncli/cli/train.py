@@ -27,10 +27,16 @@ def train(
     resume: Annotated[Path | None, typer.Option(
         "--resume", help="Go on from the checkpoint an interrupted run wrote (its config is "
         "used; no CONFIG or --set).", show_default=False, readable=False)] = None,
+    init_from: Annotated[Path | None, typer.Option(
+        "--init-from", help="Fine-tune: start from this model folder's weights, keeping its "
+        "vocabulary and architecture; the config gives the corpus and training settings.",
+        show_default=False, readable=False)] = None,
 ):
     """Train a model from a YAML config and write its folder.
 
-    Progress goes to stderr; the model folder's path is printed on stdout. Ctrl-C (or SIGTERM)
+    Progress goes to stderr; the model folder's path is printed on stdout. `--init-from DIR`
+    fine-tunes a trained model on the config's corpus (its words outside the model's
+    vocabulary become <unk>; their share is reported first). Ctrl-C (or SIGTERM)
     finishes the current step, writes a resumable checkpoint beside the output folder
     (OUTPUT.checkpoint) and exits 130 (143); `--resume` goes on from it, to the same weights.
     """
@@ -46,17 +52,19 @@ def train(
     from rnncli.train import Diverged, Interrupted, StopFlag
     from rnncli.train import train as run_training
 
-    checkpoint = None
+    checkpoint, init = None, None
     if resume is not None:
-        if config is not None or set_:
-            raise ConfigError("--resume takes the config from the checkpoint: give no CONFIG "
-                              "or --set")
+        if config is not None or set_ or init_from is not None:
+            raise ConfigError("--resume takes the config from the checkpoint: give no CONFIG, "
+                              "--set or --init-from")
         checkpoint = load_checkpoint(resume)
         cfg = checkpoint.config
         if out is not None:
             cfg.output = str(out.resolve())
     else:
-        cfg = load_config(config, set_ or [], str(out) if out is not None else None)
+        init = store.load(init_from) if init_from is not None else None
+        cfg = load_config(config, set_ or [], str(out) if out is not None else None,
+                          init_from=None if init is None else init.config)
     store.check_output(cfg.output)  # now, not after the training
     ckpt_path = Path(cfg.output).with_name(Path(cfg.output).name + ".checkpoint")
     console = stderr_console()
@@ -65,7 +73,7 @@ def train(
     handlers = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         saved = run_training(cfg, reporter, stop=stop, checkpoint_path=ckpt_path,
-                             resume=checkpoint)
+                             resume=checkpoint, init=init)
     except Interrupted as e:
         reporter.close()
         console.print(f"{e}; resume with: rnncli train --resume {e.path}", highlight=False,
@@ -87,9 +95,10 @@ def train(
         shutil.rmtree(ckpt_path, ignore_errors=True)
     best = min(saved.history, key=lambda r: r["valid_ppl"])
     seconds = sum(r["seconds"] for r in saved.history)
-    console.print(f"best valid perplexity {best['valid_ppl']:.2f} (epoch {best['epoch']}), "
-                  f"trained in {seconds:.1f}s; model written to {path}", highlight=False,
-                  soft_wrap=True)
+    why = (saved.run or {}).get("stopped") or {}
+    console.print(f"stopped: {why.get('message', 'done')}; best valid perplexity "
+                  f"{best['valid_ppl']:.2f} (epoch {best['epoch']}), trained in {seconds:.1f}s; "
+                  f"model written to {path}", highlight=False, soft_wrap=True)
     print(path, flush=True)
 
 
