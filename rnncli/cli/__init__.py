@@ -1,15 +1,21 @@
 """The command line: parse arguments, call the library, print, map errors to exit codes.
 
-One module per family of commands (train / eval / export; complete / score; kn; serve), sharing
-the app and the error handling of rnncli.cli.common. Results go to stdout, everything else to
-stderr.
+One module per family of commands (train / eval / export; complete / score; kn; serve; show),
+sharing the app and the error handling of rnncli.cli.common. Results go to stdout, everything
+else to stderr.
 """
 
 from __future__ import annotations
 
 import sys
 
-from rnncli.cli import complete, ngram, serve, train  # noqa: F401  (they register their commands)
+from rnncli.cli import (  # noqa: F401  (they register their commands)
+    complete,
+    ngram,
+    serve,
+    show,
+    train,
+)
 from rnncli.cli.common import app, silence_stdout
 
 __all__ = ["app", "main"]
