@@ -2,10 +2,11 @@
 """How often `complete --explain` names the dish as the reason for the demo's cuisine.
 
 Completes every distinct corpus prompt "My favourite dish is DISH[, clause]. So, my favourite
-cuisine is" with --explain and counts, for each measure (the integrated gradient x input share,
-the replacement drop, and for comparison the plain gradient's norm), how often the word it ranks
-first is the dish: for the prompts with no clause between the dish and the sentence's end, and
-for those with one. Uses the demo model in --model, or trains it first.
+cuisine is" with --explain and counts, among the prompts the model completes correctly (with a
+cuisine the corpus gives that prompt), how often each measure (the score, the plain replacement
+drop, the integrated gradient x input share, and for comparison the plain gradient's norm) ranks
+the dish first: for the prompts with no clause between the dish and the sentence's end, and for
+those with one. Uses the demo model in --model, or trains it first.
 
     python bench/demo_explain.py --model runs/cuisine
 """
@@ -29,7 +30,7 @@ from rnncli.demo.make_cuisine import CUISINES  # noqa: E402
 from rnncli.predict import complete  # noqa: E402
 from rnncli.train import train  # noqa: E402
 
-MEASURES = ("score", "drop", "grad_norm")
+MEASURES = ("score", "drop", "share", "grad_norm")
 
 
 def main(argv=None):
@@ -47,14 +48,21 @@ def main(argv=None):
 
     dishes = {d for ds in CUISINES.values() for d in ds}
     lines = (REPO / "corpora" / "cuisine.txt").read_text(encoding="utf-8").splitlines()
-    prompts = sorted({x[: x.rindex(" cuisine is ") + len(" cuisine is")] for x in lines
-                      if x.startswith("My favourite dish is") and " cuisine is " in x})
+    answers: dict[str, set[str]] = {}  # prompt -> the cuisines the corpus completes it with
+    for x in lines:
+        if x.startswith("My favourite dish is") and " cuisine is " in x:
+            cut = x.rindex(" cuisine is ") + len(" cuisine is")
+            answers.setdefault(x[:cut], set()).add(x[cut:].split()[0].rstrip("."))
+    prompts = sorted(answers)
     start = time.perf_counter()
     results = complete(saved, prompts, explain=True)
     seconds = time.perf_counter() - start
 
-    total, hits = Counter(), Counter()
+    total, hits, wrong = Counter(), Counter(), 0
     for prompt, c in zip(prompts, results):
+        if c.explained not in answers[prompt]:
+            wrong += 1  # nothing right to explain
+            continue
         group = "clause" if "," in prompt.split(".")[0] else "no clause"
         total[group] += 1
         for m in MEASURES:
@@ -62,10 +70,11 @@ def main(argv=None):
             hits[m, group] += first in dishes
 
     report = {"date": datetime.datetime.now().isoformat(timespec="seconds"),
-              "prompts": dict(total), "seconds": seconds,
+              "prompts": dict(total), "completed_wrongly": wrong, "seconds": seconds,
               "dish_ranked_first": {m: {g: hits[m, g] / total[g] for g in total}
                                     for m in MEASURES}}
-    print(f"{len(prompts)} prompts explained in {seconds:.1f} s; the dish ranked first by")
+    print(f"{len(prompts)} prompts explained in {seconds:.1f} s, {wrong} completed wrongly; "
+          "among the others the dish ranked first by")
     for m in MEASURES:
         figures = ", ".join(f"{g} {hits[m, g] / total[g]:.1%} of {total[g]}" for g in total)
         print(f"  {m:<10} {figures}")

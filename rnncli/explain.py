@@ -1,30 +1,29 @@
 """Looking inside: why the model predicted a word, and what its memory held along the way.
 
 Explaining. The prediction y after the prompt w_1 .. w_T is the model's log p(y | w_1 .. w_T).
-Backpropagating that one number through time, exactly as training backpropagates its loss
-(the same layers' backward passes and caches), gives its gradient with respect to every input
-x_t = W_emb[w_t]. Three measures per prompt word:
+Four measures per prompt word, the first the one to read:
 
-    score      gradient x input, integrated (Sundararajan et al., 2017, "Axiomatic Attribution
-               for Deep Networks"): (x_t - b_t) . mean over a in (0, 1] of
-               d log p(y) / d x_t, taken at x_t = b_t + a (x_t - b_t) with the other words kept.
-               The baseline b_t is the word the model expected at t (the embeddings averaged
-               under its own prediction p(w_t | w_<t)), so the score is the evidence word t
-               brought that its context had not already given: by the fundamental theorem of
-               calculus it is log p(y) minus log p(y) with x_t moved to that expected embedding.
-               A predictable word ("favourite" after "My") scores about 0.
-    grad_norm  || d log p(y) / d x_t || at the real prompt: how sensitive the prediction is to
-               word t right now. It usually fades the further back t is: the vanishing gradient
-               that the hidden state has to overcome.
-    drop       the same question asked without gradients: how much log p(y) falls when word t
-               is replaced by the words the model expected there (its 20 likeliest guesses,
-               p(y) averaged under their probabilities). Real words, not an averaged embedding
-               that is no word at all, so the answer is sturdier; it costs 20 forward passes
-               per word instead of 16 backward ones.
-
-Plain gradient x input (the gradient at the real input only) is what the score refines: once
-the model is sure (p(y) near 1), softmax and tanh saturate, the local gradient is nearly flat
-and ranks words by noise. Integrating along the path avoids that.
+    score      how much log p(y) falls when word t is replaced by what the prompt allows there:
+               the model's 20 likeliest guesses for w_t (and w_t itself), each weighted by
+               p(guess | w_<t) * p(w_t+1 .. w_T | w_<t, guess), so a guess after which the rest
+               of the prompt would make no sense counts for nothing; p(y) is averaged under
+               those weights. Replacing the dish by another dish changes the answer; replacing
+               "That" by "So" in "That is why" would not fit the words after it, so "That" is
+               not blamed for what the confusion does. The word a person should read first.
+    drop       the same replacement with the guesses weighted by p(guess | w_<t) alone: it also
+               counts the confusion of a prompt that no longer reads right.
+    grad_norm  || d log p(y) / d x_t || at the real prompt, x_t = W_emb[w_t]: backpropagating the
+               one number log p(y) through time, exactly as training backpropagates its loss
+               (the same layers' backward passes and caches). It usually fades the further back
+               t is: the lesson's view of the vanishing gradient that the hidden state has to
+               overcome, not a ranking of the words.
+    share      gradient x input, integrated (Sundararajan et al., 2017, "Axiomatic Attribution
+               for Deep Networks"): (x_t - b_t) . mean over a in (0, 1] of d log p(y) / d x_t,
+               taken at x_t = b_t + a (x_t - b_t) with the other words kept. The baseline b_t is
+               the embedding the model expected at t (averaged under p(w_t | w_<t)), so the
+               share is log p(y) minus log p(y) with x_t moved there (the fundamental theorem of
+               calculus). Those points are no word at all, and a small network can react wildly
+               to them, which is why the score is read first.
 
 Tracing. The top layer's hidden state h_t after each prompt token, its norm, and the token the
 model would predict from it: the memory, step by step.
@@ -40,13 +39,14 @@ import numpy as np
 @dataclass
 class Attribution:
     word: str
-    score: float  # integrated gradient x input
-    grad_norm: float  # the plain gradient's L2 norm
+    score: float  # log p lost when the word is replaced by what the prompt allows there
+    grad_norm: float  # the plain gradient's L2 norm: the lesson's view
     drop: float  # log p lost when the word is replaced by the model's guesses for it
+    share: float  # integrated gradient x input
 
     def to_dict(self) -> dict:
         return {"word": self.word, "score": self.score, "grad_norm": self.grad_norm,
-                "drop": self.drop}
+                "drop": self.drop, "share": self.share}
 
 
 @dataclass
@@ -64,6 +64,7 @@ class TraceStep:
 
 PATH_STEPS = 16  # points on each word's path from its baseline (the midpoint rule)
 CELL_BUDGET = 1 << 16  # (step, row) cells per batch of paths: bounds the caches' memory
+LOGIT_BUDGET = 1 << 22  # (row, word) log-probabilities at a time
 ALTERNATIVES = 20  # the drop replaces a word by this many of the model's guesses for it
 
 
@@ -112,41 +113,75 @@ def expected_inputs(model, ids: np.ndarray, eos: int) -> np.ndarray:
     return expected_words(model, ids, eos) @ model.params["W_emb"]
 
 
-def replacement_drop(model, ids: np.ndarray, target: int, q: np.ndarray) -> np.ndarray:
-    """How much log p(target | prompt) drops when word t is replaced by what the model expected
-    there: its ALTERNATIVES likeliest guesses q[t] (the real word too, if among them), the
-    probability of the target averaged under their renormalised weights. ids (T,) -> (T,)."""
-    T = len(ids)
-    K = min(ALTERNATIVES, q.shape[1])
+def counterfactuals(model, ids: np.ndarray, target: int,
+                    q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """How much log p(target | prompt) drops when word t is replaced, two ways. ids (T,).
+
+    The replacements are the model's ALTERNATIVES likeliest guesses q[t] for word t (the real
+    word too, if among them). `drop` weighs them by q[t] alone, renormalised. `score` weighs
+    each guess a by what the whole prompt says word t could have been: q[t](a) times
+    p(w_t+1 .. w_T | w_<t, a), the probability of the rest of the prompt after it (the real word
+    is always a candidate). A guess after which the rest of the prompt would make no sense
+    ("So is why my ...") gets no weight, so a word scores high only when a sensible other word
+    in its place would change the prediction: the dish, not the grammar around it.
+
+    Returns:
+        drop: (T,) log p(target) minus log of its q-weighted mean over the replacements
+        score: (T,) the same with the weights that the rest of the prompt allows
+    """
+    T, V = len(ids), q.shape[1]
+    K = min(ALTERNATIVES, V)
     alt = np.argsort(-q, axis=1, kind="stable")[:, :K]  # (T, K) each step's likeliest guesses
-    log_w = np.log(np.take_along_axis(q, alt, axis=1))  # (T, K)
-    log_w -= np.logaddexp.reduce(log_w, axis=1, keepdims=True)  # renormalised
+    log_q = np.log(np.take_along_axis(q, alt, axis=1))  # (T, K)
     keep = np.ones((T, 1), dtype=bool)
     keep[0] = False
 
-    def log_p(inputs: np.ndarray) -> np.ndarray:  # (T, R) prompts -> (R,) log p(target)
-        hs, _ = model.run(inputs, model.zero_state(inputs.shape[1]),
-                          np.repeat(keep, inputs.shape[1], axis=1))
-        return model.log_probs(hs[-1])[:, target]
+    def run(inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(T, R) prompts -> log p(target) (R,), and log p(inputs[j + 1] | inputs[:j + 1])
+        for j < T - 1, (T - 1, R); one step's logits at a time, to bound the memory."""
+        R = inputs.shape[1]
+        hs, _ = model.run(inputs, model.zero_state(R), np.repeat(keep, R, axis=1))  # (T, R, H)
+        lp_next = np.empty((T - 1, R))
+        for j in range(T - 1):
+            lp_next[j] = model.log_probs(hs[j])[np.arange(R), inputs[j + 1]]
+        return model.log_probs(hs[-1])[:, target], lp_next
 
     swaps = [(t, k) for t in range(T) for k in range(K)]  # row t * K + k: w_t -> alt[t, k]
-    log_p_alt = np.empty(len(swaps))
-    rows_per_batch = max(1, CELL_BUDGET // T)
+    log_p_alt = np.empty(len(swaps))  # log p(target) with the swap
+    log_rest_alt = np.empty(len(swaps))  # log p(w_t+1 .. w_T) with the swap
+    rows_per_batch = max(1, min(CELL_BUDGET // T, LOGIT_BUDGET // V))
     for i in range(0, len(swaps), rows_per_batch):
         batch = swaps[i: i + rows_per_batch]
         inputs = np.repeat(ids[:, None], len(batch), axis=1)  # (T, R)
         for r, (t, k) in enumerate(batch):
             inputs[t, r] = alt[t, k]
-        log_p_alt[i: i + len(batch)] = log_p(inputs)
-    expected = np.logaddexp.reduce(log_w + log_p_alt.reshape(T, K), axis=1)  # (T,)
-    return log_p(ids[:, None])[0] - expected
+        log_p_alt[i: i + len(batch)], lp_next = run(inputs)
+        after = np.arange(T - 1)[:, None] >= np.array([t for t, _ in batch])[None]  # (T-1, R)
+        log_rest_alt[i: i + len(batch)] = np.where(after, lp_next, 0.0).sum(axis=0)
+    log_p_alt, log_rest_alt = log_p_alt.reshape(T, K), log_rest_alt.reshape(T, K)
+    log_p, lp_next = run(ids[:, None])
+    log_p = log_p[0]
+    log_rest = np.r_[np.cumsum(lp_next[::-1, 0])[::-1], 0.0]  # (T,) after each real word
+
+    # 1) drop: the guesses weighted by q alone
+    log_w = log_q - np.logaddexp.reduce(log_q, axis=1, keepdims=True)
+    drop = log_p - np.logaddexp.reduce(log_w + log_p_alt, axis=1)
+    # 2) score: weighted by q(a) p(rest | a), the real word always among the candidates
+    log_post = log_q + log_rest_alt  # (T, K)
+    real_extra = np.where((alt == ids[:, None]).any(axis=1), -np.inf,
+                          np.log(q[np.arange(T), ids]) + log_rest)  # (T,) when not a guess
+    norm = np.logaddexp(np.logaddexp.reduce(log_post, axis=1), real_extra)
+    mean = np.logaddexp(np.logaddexp.reduce(log_post + log_p_alt, axis=1), real_extra + log_p)
+    score = log_p - (mean - norm)
+    return drop, score
 
 
 def explain(model, ids: np.ndarray, target: int, eos: int,
             itos: list[str]) -> list[Attribution]:
-    """Each prompt token's share in log p(target | prompt), ids (T,): integrated gradient x
-    input from its expected word, the plain gradient's norm, and the drop when the word is
-    replaced (see the module's docstring)."""
+    """Each prompt token's part in log p(target | prompt), ids (T,): the score (the drop when
+    the word is replaced by what the prompt allows there), the plain gradient's norm, the drop
+    under the model's guesses alone, and the integrated gradient x input share (see the
+    module's docstring)."""
     T = len(ids)
     W_emb = model.params["W_emb"]
     x = W_emb[ids]  # (T, E)
@@ -177,12 +212,12 @@ def explain(model, ids: np.ndarray, target: int, eos: int,
                                    np.full(R, target))
         for r, (t, _) in enumerate(batch):
             mean_grad[t] += dX[t, r] / M
-    score = (mean_grad * delta).sum(axis=1)  # (T,) integrated gradient x (input - baseline)
+    share = (mean_grad * delta).sum(axis=1)  # (T,) integrated gradient x (input - baseline)
 
-    # 3) the check without gradients: replace the word by the model's guesses for it
-    drop = replacement_drop(model, ids, target, q)  # (T,)
-    return [Attribution(itos[ids[t]], float(score[t]), float(grad_norm[t]), float(drop[t]))
-            for t in range(T)]
+    # 3) without gradients: replace the word by the model's guesses for it
+    drop, score = counterfactuals(model, ids, target, q)  # (T,), (T,)
+    return [Attribution(itos[ids[t]], float(score[t]), float(grad_norm[t]), float(drop[t]),
+                        float(share[t])) for t in range(T)]
 
 
 def trace(model, hs: np.ndarray, inputs: np.ndarray, itos: list[str]) -> list[list[TraceStep]]:

@@ -49,8 +49,8 @@ def test_log_prob_gradients_match_finite_differences(cell, layers):
     assert np.abs(dx[:2, 1]).max() == 0  # nothing flows back through the reset
 
 
-def test_the_score_is_the_change_from_the_expected_word():
-    """Integrated gradients are complete: word t's score is log p(y) minus log p(y) with x_t
+def test_the_share_is_the_change_from_the_expected_word():
+    """Integrated gradients are complete: word t's share is log p(y) minus log p(y) with x_t
     replaced by the expected embedding b_t (up to the path's discretisation)."""
     model = RNNLM.init(9, 6, 8, seed=3, dtype=np.float64, init=0.6)
     ids = np.array([4, 2, 7, 5, 3])
@@ -64,13 +64,14 @@ def test_the_score_is_the_change_from_the_expected_word():
     for t, row in enumerate(rows):
         swapped = x.copy()
         swapped[t, 0] = base[t]
-        assert row.score == pytest.approx(full - log_p(model, swapped, keep, [target])[0],
+        assert row.share == pytest.approx(full - log_p(model, swapped, keep, [target])[0],
                                           rel=0.02, abs=1e-3)
         assert row.word == str(ids[t]) and row.grad_norm > 0
 
 
-def test_the_drop_is_log_p_against_its_average_over_the_models_guesses():
-    """An independent oracle: every replacement run on its own, averaged by hand."""
+def test_drop_and_score_are_log_p_against_its_average_over_the_models_guesses():
+    """An independent oracle: every replacement run on its own, averaged by hand; the drop
+    weighs each guess by q, the score by q times the probability of the words after it."""
     model = RNNLM.init(9, 6, 8, seed=4, dtype=np.float64, init=0.6, cell="gru")
     ids = np.array([4, 2, 7, 5])
     target, eos = 3, 1
@@ -79,19 +80,28 @@ def test_the_drop_is_log_p_against_its_average_over_the_models_guesses():
     keep = np.ones((len(ids), 1), dtype=bool)
     keep[0] = False
 
-    def log_p_of(seq):
+    def log_p_of(seq, after=None):
+        """log p(target | seq), or with `after` log p(seq[after + 1:] | seq[:after + 1])."""
         hs, _ = model.run(np.array(seq)[:, None], model.zero_state(1), keep)
-        return float(log_softmax(model.logits(hs[-1]))[0, target])
+        logp = log_softmax(model.logits(hs[:, 0]))  # (T, V)
+        if after is None:
+            return float(logp[-1, target])
+        return float(sum(logp[j, seq[j + 1]] for j in range(after, len(seq) - 1)))
 
-    drop = why.replacement_drop(model, ids, target, q)
+    drop, score = why.counterfactuals(model, ids, target, q)
     for t in range(len(ids)):  # 9 words < 20 guesses: every word is a replacement
-        p = sum(q[t, w] * np.exp(log_p_of([*ids[:t], w, *ids[t + 1:]])) for w in range(9))
+        swapped = [[*ids[:t], w, *ids[t + 1:]] for w in range(9)]
+        p = sum(q[t, w] * np.exp(log_p_of(s)) for w, s in enumerate(swapped))
         assert drop[t] == pytest.approx(log_p_of(ids) - np.log(p), abs=1e-9)
+        weights = np.array([q[t, w] * np.exp(log_p_of(s, after=t)) for w, s in enumerate(swapped)])
+        p = sum(weights[w] * np.exp(log_p_of(s)) for w, s in enumerate(swapped)) / weights.sum()
+        assert score[t] == pytest.approx(log_p_of(ids) - np.log(p), abs=1e-9)
+    assert score[-1] == pytest.approx(drop[-1])  # nothing after the last word to weigh by
 
 
 def test_explain_finds_the_dish_behind_the_cuisine(fixed_demo_model):
     """The demo's lesson: "sushi", seven tokens back, is what makes the model say Japanese:
-    replacing it costs the most log-probability, and its share is for Japanese, not against.
+    its score is the highest, and its share is for Japanese, not against.
 
     One fixed model (shipped with the tests): a demo trained on another BLAS kernel has other
     last bits in its weights, and which word its integrated-gradient share ranks first varies
@@ -106,19 +116,20 @@ def test_explain_finds_the_dish_behind_the_cuisine(fixed_demo_model):
     assert words == ["My", "favourite", "dish", "is", "sushi", ".", "So", ",", "my",
                      "favourite", "cuisine", "is"]  # in prompt order
     assert answer["explained"] == "Japanese"
-    assert max(answer["explain"], key=lambda a: a["drop"])["word"] == "sushi"
+    assert max(answer["explain"], key=lambda a: a["score"])["word"] == "sushi"
+    assert set(answer["explain"][0]) == {"word", "score", "grad_norm", "drop", "share"}
     sushi = answer["explain"][words.index("sushi")]
-    assert sushi["score"] > 0 and sushi["drop"] > 1.0
+    assert sushi["share"] > 0 and sushi["drop"] > 1.0
     plain = run("complete", SEED_PROMPT, "--explain", "-m", demo_model)
     lines = plain.stdout.splitlines()
     assert lines[0] == "Japanese" and lines[1].startswith("why 'Japanese'")
-    assert lines[2].split() == ["share", "drop", "|grad|"]
+    assert lines[2].split() == ["score", "|grad|"]
     assert len(lines) == 3 + len(words)
-    for line, a in zip(lines[3:], answer["explain"]):  # word, share, drop, |grad|, as in JSON
+    for line, a in zip(lines[3:], answer["explain"]):  # word, score, |grad|, as in JSON
         values = [x for x in line.split() if x[0] in "+-"]
         assert line.split()[0] == a["word"]
-        assert values == [f"{a['score']:+.3f}", f"{a['drop']:+.3f}"]
-    assert "█" * 12 in lines[3 + words.index("sushi")]  # the longest drop bar
+        assert values == [f"{a['score']:+.3f}"] and line.endswith(f"{a['grad_norm']:.4f}")
+    assert "█" * 12 in lines[3 + words.index("sushi")]  # the longest score bar
     assert "\x1b[" not in plain.stdout  # no colour into a pipe
 
 

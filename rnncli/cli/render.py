@@ -48,30 +48,29 @@ def _signed_bar(value: float, top: float, width: int) -> Text:
 
 
 def explanation(console: Console, c) -> None:
-    """Each prompt word's part in the explained word, by two measures side by side, each a
-    signed bar (█ for, ░ against) scaled to its largest value, with the value: the share
-    (integrated gradient x input) and the drop (log p lost if the word is replaced); then the
-    plain gradient's norm."""
+    """Each prompt word's part in the explained word: the score (log p lost if the word is
+    replaced by what the prompt allows there) as a signed bar (█ for, ░ against) scaled to its
+    largest value, with the value; beside it the gradient reaching the word, |grad|, as a bar
+    scaled to its largest: the lesson's view, the vanishing gradient."""
     rows = c.explain
-    console.print(f"why {c.explained!r}: share = integrated gradient x input of "
-                  f"log p({c.explained}); drop = log p lost if the word is replaced",
-                  highlight=False, soft_wrap=True)
+    console.print(f"why {c.explained!r}: score = log p({c.explained}) lost if the word is "
+                  "replaced by what the rest of the prompt allows there; |grad| = the gradient "
+                  "reaching the word (it vanishes with distance)", highlight=False, soft_wrap=True)
     w = _label_width([a.word for a in rows])
     half = BAR // 2
-    columns = []
-    for values in ([a.score for a in rows], [a.drop for a in rows]):
-        texts = [f"{v:+.3f}" for v in values]
-        top = max((abs(v) for v in values), default=0.0) or 1.0
-        columns.append((values, texts, max(len(t) for t in texts), top))
-    (_, _, sw, _), (_, _, dw, _) = columns
-    console.print(f"  {'':{w}} {'share':<{half + 1 + sw}}  {'drop':<{half + 1 + dw}}  |grad|",
-                  highlight=False, soft_wrap=True)
+    values = [a.score for a in rows]
+    texts = [f"{v:+.3f}" for v in values]
+    tw = max(len(t) for t in texts)
+    top = max((abs(v) for v in values), default=0.0) or 1.0
+    g_top = max((a.grad_norm for a in rows), default=0.0) or 1.0
+    console.print(f"  {'':{w}} {'score':<{half + 1 + tw}}  |grad|", highlight=False,
+                  soft_wrap=True)
     for i, a in enumerate(rows):
         line = Text(f"  {_label(a.word, w)} ")
-        for values, texts, tw, top in columns:
-            line.append(_signed_bar(values[i], top, half))
-            line.append(f" {texts[i]:>{tw}}  ")
-        line.append(f"{a.grad_norm:.4f}")
+        line.append(_signed_bar(values[i], top, half))
+        line.append(f" {texts[i]:>{tw}}  ")
+        line.append(Text(bar(a.grad_norm / g_top, half), style="blue"))
+        line.append(f" {a.grad_norm:.4f}")
         console.print(line, highlight=False, soft_wrap=True)
 
 
