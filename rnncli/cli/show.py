@@ -25,10 +25,15 @@ def show(
     tokens seen, time, why training stopped; then training loss and validation perplexity
     against tokens seen, and the gradient norm, drawn in the terminal. `--json` gives it all
     (rnncli.show.describe) for scripts."""
-    from rnncli import store
+    from rnncli.errors import ModelError
     from rnncli.show import describe
+    from rnncli.state import last_model
 
-    info = describe(model_dir if model_dir is not None else store.last_model())
+    folder = model_dir if model_dir is not None else last_model()
+    if folder is None:
+        raise ModelError("no model given and none trained yet: run `rnncli train` or pass "
+                         "MODEL_DIR")
+    info = describe(folder)
     if json_out:
         print(json.dumps(info))
         return
