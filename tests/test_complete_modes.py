@@ -74,7 +74,7 @@ def test_explain_and_trace_in_json_are_in_prompt_order(model):
     result = run("complete", "the dog sat", "-m", model, "--explain", "--trace", "--json")
     o = json.loads(result.stdout)
     assert [a["word"] for a in o["explain"]] == ["the", "dog", "sat"]
-    assert set(o["explain"][0]) == {"word", "score", "grad_norm", "drop"}
+    assert set(o["explain"][0]) == {"word", "score", "grad_norm", "drop", "share"}
     assert [t["token"] for t in o["trace"]] == ["the", "dog", "sat"]
 
 
