@@ -109,12 +109,12 @@ function drawExplain(attributions, explained) {
     box.append(el("span", "muted", "(the prompt is too long to explain here)"));
     return;
   }
-  const measure = (a) => (a.drop !== undefined ? a.drop : a.score);
+  const measure = (a) => a.score;  // log p lost if the word is replaced (rnncli.explain)
   const most = Math.max(1e-9, ...attributions.map((a) => Math.abs(measure(a))));
   for (const a of attributions) {
     const v = measure(a);
     const col = el("div", "why-col");
-    col.title = `drop ${v.toFixed(3)}, share ${a.score.toFixed(3)}, |grad| ${a.grad_norm.toFixed(4)}`;
+    col.title = `score ${v.toFixed(3)}, |grad| ${a.grad_norm.toFixed(4)}`;
     const track = el("div", "why-track");
     const bar = el("div", "why-bar " + (v >= 0 ? "pos" : "neg"));
     bar.style.height = ((Math.abs(v) / most) * 100).toFixed(1) + "%";
