@@ -13,6 +13,7 @@ from rnncli.decode import Decoding
 from rnncli.predict import complete
 from rnncli.serve import work
 from rnncli.serve.batcher import Batcher
+from rnncli.show import describe
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +57,9 @@ def test_model_describes_the_model(server, tiny_model):
     assert status == 200 and info["vocab_size"] == len(saved.vocab)
     assert info["config"]["model"]["hidden"] == 32 and len(info["history"]) == 40
     assert info["parameters"] == sum(a.size for a in saved.model.params.values())
+    shown = describe(tiny_model)  # and what `rnncli show --json` says of it
+    assert info["parameters_total"] == shown["parameters_total"]
+    assert info["stopped"] == shown["stopped"] and info["curves"] == shown["curves"]
 
 
 def test_concurrent_requests_all_get_their_own_answers(server):

@@ -3,7 +3,7 @@
     GET  /                 the page (static files shipped in the package, nothing fetched)
     POST /v1/complete      complete's options as JSON -> what `complete --json` prints
     POST /v1/score         {"sentence": ...} -> what `score --json` prints
-    GET  /v1/model         the model: config, vocabulary size, parameters, training history
+    GET  /v1/model         the model: what `rnncli show --json` prints, its config and history
     POST /v1/completions   OpenAI-compatible completions; GET /v1/models lists the one model
 
 A single prompt (a string) is answered with one object, a list with a list of them. Every
@@ -38,6 +38,7 @@ from rnncli.serve.schema import (
     score_request,
 )
 from rnncli.serve.settings import Settings
+from rnncli.show import describe
 from rnncli.store import SavedModel
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -60,9 +61,12 @@ def error(status: int, message: str, field: str | None = None) -> JSON:
 
 
 def model_info(saved: SavedModel, name: str) -> dict:
-    return {"name": name, "config": saved.config.to_dict(), "vocab_size": len(saved.vocab),
-            "parameters": int(sum(a.size for a in saved.model.params.values())),
-            "history": saved.history}
+    """What `rnncli show --json` prints for the model's folder, with its name, config and
+    history beside it (the page reads config.model)."""
+    shown = describe(saved.path) if saved.path is not None else {}
+    return {**shown, "name": name, "config": saved.config.to_dict(),
+            "vocab_size": len(saved.vocab), "history": saved.history,
+            "parameters": int(sum(a.size for a in saved.model.params.values()))}
 
 
 def create_app(saved: SavedModel, settings: Settings | None = None) -> Starlette:
@@ -104,8 +108,10 @@ def create_app(saved: SavedModel, settings: Settings | None = None) -> Starlette
             results = [(c, None) for c in results]
         return JSON(openai_api.completions_response(saved, req, results, name))
 
+    info = model_info(saved, name)  # read once: the model does not change while served
+
     async def model(request: Request) -> JSON:
-        return JSON(model_info(saved, name))
+        return JSON(info)
 
     async def models(request: Request) -> JSON:
         return JSON(openai_api.models_response(name, created))
