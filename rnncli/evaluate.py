@@ -64,12 +64,22 @@ class Scores:
 
 
 def evaluate(model: RNNLM, ids: np.ndarray, eos: int, unk: int, reset_at_eos: bool,
-             n_streams: int = 32, bptt: int = 32, per_token: bool = False) -> Scores:
+             n_streams: int = 32, bptt: int = 32, per_token: bool = False,
+             part: tuple[int, int] = (0, 1)) -> Scores:
     """Score every token of the stream `ids` (int, with <eos> after each line); with
-    `per_token`, keep each target's log-probability too (Scores.logp)."""
+    `per_token`, keep each target's log-probability too (Scores.logp).
+
+    part=(k, n): only the k-th of n near-equal shares of the streams (the scores of the n
+    shares add up to the whole's).
+    """
     data, weight = eval_streams(ids, eos, n_streams)  # (L, S), (L - 1, S)
+    if part[1] > 1:
+        cols = np.array_split(np.arange(data.shape[1]), part[1])[part[0]]
+        data, weight = data[:, cols], weight[:, cols]  # (L, S_k), (L - 1, S_k)
     S = data.shape[1]
     scores = Scores(0, 0.0, 0, 0, 0)
+    if S == 0:
+        return scores
     if per_token:  # stream s holds the tokens from start[s] on, one per row
         start = np.concatenate([[0], np.cumsum(weight.sum(axis=0))[:-1]]).astype(np.int64)
         scores.logp = np.zeros(int(weight.sum()))

@@ -12,6 +12,7 @@ The optimiser is plain SGD unless train.optimizer names another (rnncli.optimize
 
 from __future__ import annotations
 
+import signal
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -19,9 +20,11 @@ from typing import Protocol
 
 import numpy as np
 
+from rnncli import distributed
 from rnncli.checkpoint import Checkpoint, Position, ids_digest, save_checkpoint
 from rnncli.config import Config, checkpoint_interval
 from rnncli.data import batchify, encode_lines, held_out, iter_lines, read_lines, windows
+from rnncli.dropout import StreamMasks
 from rnncli.errors import ConfigError, DataError, RnncliError
 from rnncli.evaluate import evaluate
 from rnncli.metrics import MetricsLog
@@ -151,7 +154,8 @@ class StopFlag:
 
 def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | None = None,
           checkpoint_path=None, resume: Checkpoint | None = None,
-          init: SavedModel | None = None) -> SavedModel:
+          init: SavedModel | None = None,
+          comm: distributed.Communicator | None = None) -> SavedModel:
     """Train a model as the config says and return it (the caller saves it).
 
     With `stop` and `checkpoint_path`: when stop is set, the current step finishes, a
@@ -160,8 +164,11 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
     With `init` (fine-tuning): start from that model's weights and keep its vocabulary; the
     config's model section must be the model's (load_config's `init_from` sees to that).
     Training stops as rnncli.stopping says; the returned model's `run` records why.
+    With `comm` (rnncli.distributed): one of several ranks training one model on its share of
+    the streams; rank 0 writes the checkpoints.
     """
     reporter = reporter or Silent()
+    comm = comm or distributed.Local()
     origin = None  # fine-tuning: the model this run started from
     if resume is not None:
         config, origin = resume.config, resume.origin
@@ -170,8 +177,9 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
                   "corpus": init.config.data.train,
                   "tokens_seen": (init.run or {}).get("tokens_seen")}
     given_vocab = None if origin is None else (resume or init).vocab
-    corpus = prepare(config, given_vocab)
     t = config.train
+    shard = distributed.Shard(comm, t.batch_size)  # before any work
+    corpus = prepare(config, given_vocab)
     vocab = corpus.vocab
     digest = ids_digest(corpus.train_ids)
     if resume is not None and (resume.vocab.itos != vocab.itos or resume.ids_sha256 != digest):
@@ -184,16 +192,20 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
     params = (resume.params if resume is not None else
               None if init is None else {n: p.copy() for n, p in init.model.params.items()})
     model = RNNLM.from_config(config.model, len(vocab), seed=t.seed, params=params)
-    dropout_rng = np.random.default_rng([t.seed, 1])  # the dropout masks' own stream
+    masks = StreamMasks(t.seed, shard.streams)  # each stream's own, whichever rank holds it
     optimizer = make_optimizer(model.params, t)
     pos, best_params = Position(lr=t.lr), None
     log = MetricsLog(t.log_every)
     if resume is not None:
         pos, best_params = resume.position, resume.best
-        dropout_rng.bit_generator.state = resume.rng_state
+        if "bit_generator" in resume.rng_state and config.model.dropout > 0:
+            reporter.warn("this checkpoint was written when one generator drew every dropout "
+                          "mask; from here on each stream draws its own")
         set_state(optimizer, pos.lr, pos.opt_step, resume.optimizer)
         log = MetricsLog(t.log_every, resume.metrics)
-    data = batchify(corpus.train_ids, t.batch_size)  # (L, B)
+    data = shard.columns(batchify(corpus.train_ids, t.batch_size))  # (L, B / ranks)
+    sync = distributed.GradSync(comm, model.params, shard.share, n_flags=3)
+    distributed.ready(comm)
     n_windows = -(-(data.shape[0] - 1) // t.bptt)
     reporter.start(t.epochs, n_windows, corpus)
 
@@ -213,19 +225,23 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
 
     def write_checkpoint(epoch, window, loss_sum, n_tokens, seconds, state):
         """Everything needed to go on after `window` windows of `epoch` (latest and best)."""
+        state = shard.gather_state(state)  # every rank's streams, on rank 0
+        if comm.rank:
+            return checkpoint_path
         lr, opt_step, buffers = get_state(optimizer)
         here = Position(epoch, window, loss_sum, n_tokens, seconds, lr, best_ppl, history,
                         opt_step)
         return save_checkpoint(checkpoint_path, Checkpoint(
             config, vocab, model.params, best_params, buffers, state,
-            dropout_rng.bit_generator.state, here, digest, log.state(), origin))
+            {"dropout": "per stream"}, here, digest, log.state(), origin))
 
     per_epoch = (data.shape[0] - 1) * t.batch_size  # targets in one pass
     for epoch in range(pos.epoch, t.epochs + 1):
         last_good = {n: p.copy() for n, p in model.params.items()}  # to roll back to
-        state, loss_sum, n_tokens, skip, spent = model.zero_state(t.batch_size), 0.0, 0, 0, 0.0
+        B = data.shape[1]  # the streams this rank holds
+        state, loss_sum, n_tokens, skip, spent = model.zero_state(B), 0.0, 0, 0, 0.0
         if resume is not None and epoch == pos.epoch:  # part of this epoch is done already
-            state, loss_sum, n_tokens = resume.state, pos.loss_sum, pos.n_tokens
+            state, loss_sum, n_tokens = shard.local_state(resume.state), pos.loss_sum, pos.n_tokens
             skip, spent = pos.window, pos.seconds
         started, cut = time.perf_counter() - spent, False
         for i, win in enumerate(windows(data, t.bptt, vocab.eos)):
@@ -233,7 +249,13 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
                 continue
             keep = (win.prev != vocab.eos) if t.reset_at_eos else None
             loss, grads, state = model.loss_and_grads(win.inputs, win.targets, state, keep,
-                                                      dropout_rng)
+                                                      masks.at(epoch, i))
+            due = ((every_steps is not None and steps_since + 1 >= every_steps) or
+                   (every_seconds is not None and
+                    time.perf_counter() - saved_at >= every_seconds))
+            late = budget.spent(done_seconds + time.perf_counter() - started)  # max_time
+            loss, grads, (interrupted, due, late) = sync(  # the sums over the ranks
+                loss, grads, (stop is not None and stop.signum is not None, due, late))
             norm = clip_global_norm(grads, t.clip)
             if not (np.isfinite(loss) and np.isfinite(norm)):  # 1) never apply such a step
                 rollbacks += 1
@@ -248,14 +270,14 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
                 for n, p in model.params.items():  # 2) back to the epoch's starting weights
                     p[...] = last_good[n]
                 set_state(optimizer, optimizer.lr / 2, 0, {})  # 3) with half the step, afresh
-                state = model.zero_state(t.batch_size)
+                state = model.zero_state(B)
                 reporter.warn(f"epoch {epoch}, window {i + 1}: the loss was not finite; rolled "
                               f"back to the epoch's first weights, lr halved to "
                               f"{optimizer.lr:.3g}")
                 continue
             rollbacks = 0
             optimizer.step(grads)
-            tokens = win.inputs.size
+            tokens = win.inputs.shape[0] * t.batch_size  # every rank's
             loss_sum += loss * tokens
             n_tokens += tokens
             now = time.perf_counter() - started
@@ -263,26 +285,23 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
                          done_seconds + now)
             reporter.step(epoch, i + 1, loss, tokens)
             steps_since += 1
-            interrupted = stop is not None and stop.signum is not None
-            due = ((every_steps is not None and steps_since >= every_steps) or
-                   (every_seconds is not None and
-                    time.perf_counter() - saved_at >= every_seconds))
             if interrupted or due:
                 path = write_checkpoint(epoch, i + 1, loss_sum, n_tokens, now, state)
                 steps_since, saved_at = 0, time.perf_counter()
-                if interrupted:
-                    raise Interrupted(path, stop.signum)
+                if interrupted:  # a rank the signal did not reach stops as SIGTERM asks
+                    raise Interrupted(path, (stop and stop.signum) or signal.SIGTERM)
             if t.max_tokens is not None and (epoch - 1) * per_epoch + n_tokens >= t.max_tokens:
                 break  # the token budget is spent: validate what was trained
-            if budget.spent(done_seconds + now) and i + 1 < n_windows:
+            if late and i + 1 < n_windows:  # any rank's clock past the budget stops them all
                 cut = True  # 4) out of time: this window is the epoch's last
                 break
         train_loss = loss_sum / n_tokens
         seconds = time.perf_counter() - started
         done_seconds += seconds
         if len(corpus.valid_ids):
-            ppl = evaluate(model, corpus.valid_ids, vocab.eos, vocab.unk,
-                           t.reset_at_eos).perplexity
+            ppl = distributed.sum_scores(comm, evaluate(  # each rank scores its share
+                model, corpus.valid_ids, vocab.eos, vocab.unk, t.reset_at_eos,
+                part=(comm.rank, comm.size))).perplexity
         else:
             ppl = float(np.exp(min(train_loss, 700.0)))  # nothing held out: train perplexity
         record = {"epoch": epoch, "train_loss": train_loss, "valid_ppl": ppl, "lr": optimizer.lr,
@@ -302,11 +321,14 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
                     model, vocab, config, t.sample_prompts)):
                 reporter.sample(epoch, prompt, text)
         spent = t.max_tokens is not None and (epoch - 1) * per_epoch + n_tokens >= t.max_tokens
-        stopped = (halt("max_time", epoch, t) if cut or budget.spent(done_seconds) else
+        over = np.array([float(budget.spent(done_seconds))])
+        comm.allreduce(over)  # the ranks stop together, whichever clock ran out first
+        stopped = (halt("max_time", epoch, t) if cut or over[0] > 0 else
                    halt("max_tokens", epoch, t) if spent else
                    after_epoch(t, history, optimizer.lr))
         if stopped is not None:
             break
     if best_params is not None:
         model.params.update(best_params)
+    distributed.check_same_weights(comm, model.params)
     return SavedModel(model, vocab, config, history, metrics=log.lines, run=run_record(stopped))

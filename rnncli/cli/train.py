@@ -39,17 +39,39 @@ def train(
     vocabulary become <unk>; their share is reported first). Ctrl-C (or SIGTERM)
     finishes the current step, writes a resumable checkpoint beside the output folder
     (OUTPUT.checkpoint) and exits 130 (143); `--resume` goes on from it, to the same weights.
+    Started by `mpiexec -n N` (or `srun`), the N ranks train one model on the streams dealt
+    out; rank 0 prints and writes.
     """
+    from rnncli import distributed
+
+    try:
+        comm = distributed.world()
+    except distributed.PeerFailed:
+        raise typer.Exit(1) from None  # rank 0 says why
+    try:
+        _train(comm, config, set_, out, resume)
+    except typer.Exit:
+        raise
+    except Exception as e:
+        error = distributed.settle(comm, e)
+        if error is e:
+            raise
+        if isinstance(error, distributed.PeerFailed):
+            raise typer.Exit(1) from None
+        raise error from None
+
+
+def _train(comm, config, set_, out, resume) -> None:
     import shutil
     import signal
 
-    from rnncli import store
+    from rnncli import distributed, store
     from rnncli.checkpoint import load_checkpoint
     from rnncli.cli.report import ConsoleReporter
     from rnncli.config import load_config
     from rnncli.errors import ConfigError
     from rnncli.state import remember_last
-    from rnncli.train import Diverged, Interrupted, StopFlag
+    from rnncli.train import Diverged, Interrupted, Silent, StopFlag
     from rnncli.train import train as run_training
 
     checkpoint, init = None, None
@@ -67,28 +89,38 @@ def train(
                           init_from=None if init is None else init.config)
     store.check_output(cfg.output)  # now, not after the training
     ckpt_path = Path(cfg.output).with_name(Path(cfg.output).name + ".checkpoint")
+    lead = comm.rank == 0  # the one rank that prints and writes
     console = stderr_console()
-    reporter = ConsoleReporter(console)
+    reporter = ConsoleReporter(console) if lead else Silent()
     stop = StopFlag()
     handlers = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         saved = run_training(cfg, reporter, stop=stop, checkpoint_path=ckpt_path,
-                             resume=checkpoint, init=init)
+                             resume=checkpoint, init=init, comm=comm)
     except Interrupted as e:
-        reporter.close()
-        console.print(f"{e}; resume with: rnncli train --resume {e.path}", highlight=False,
-                      soft_wrap=True)
+        distributed.done(comm)
+        if lead:
+            reporter.close()
+            console.print(f"{e}; resume with: rnncli train --resume {e.path}", highlight=False,
+                          soft_wrap=True)
         raise typer.Exit(128 + e.signum) from None
     except Diverged as e:
+        distributed.done(comm)
+        if not lead:
+            raise typer.Exit(1) from None  # rank 0 says it
         if e.saved is None:
             raise
         kept = store.save(e.saved, cfg.output)  # keep the best model so far
         remember_last(kept)
         raise Diverged(f"{e}; the best model so far is kept in {kept}", None) from None
     finally:
-        reporter.close()
+        if lead:
+            reporter.close()
         for s, h in handlers.items():
             signal.signal(s, h)
+    distributed.done(comm)
+    if not lead:
+        return
     path = store.save(saved, cfg.output)
     remember_last(path)
     if ckpt_path.exists():  # the run is complete: its checkpoint has served
