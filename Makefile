@@ -10,20 +10,22 @@
 #                     Shakespeare (build time, memory, scoring speed, agreement)
 #   make bench-smoke  a few seconds, rnncli only
 #   make bench-serve  rnncli serve under load: 32 clients, 5,000 completions, the demo model
+#   make bench-mpi    training on 1 and 2 MPI ranks (1 BLAS thread each) against 1 process
+#                     with 2 threads, and the time of the all-reduce per window
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 RNNCLI := $(VENV)/bin/rnncli
 PROMPT := My favourite dish is sushi. So, my favourite cuisine is
 
-.PHONY: demo test bench bench-smoke bench-serve clean
+.PHONY: demo test bench bench-smoke bench-serve bench-mpi clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: $(PY) pyproject.toml
-	$(PY) -m pip install --quiet -e '.[test,serve]'
+	$(PY) -m pip install --quiet -e '.[test,serve,mpi]'
 	touch $@
 
 demo: $(VENV)/.installed
@@ -46,6 +48,9 @@ bench-serve: $(VENV)/.installed
 
 bench-smoke: $(VENV)/.installed
 	$(PY) bench/bench_train.py --smoke $(BENCH_ARGS)
+
+bench-mpi: $(VENV)/.installed
+	$(PY) bench/bench_mpi.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) runs *.egg-info

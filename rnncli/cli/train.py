@@ -88,10 +88,14 @@ def _train(comm, config, set_, out, resume) -> None:
         cfg = load_config(config, set_ or [], str(out) if out is not None else None,
                           init_from=None if init is None else init.config)
     store.check_output(cfg.output)  # now, not after the training
+    distributed.Shard(comm, cfg.train.batch_size)  # the streams deal out evenly to the ranks
     ckpt_path = Path(cfg.output).with_name(Path(cfg.output).name + ".checkpoint")
     lead = comm.rank == 0  # the one rank that prints and writes
     console = stderr_console()
     reporter = ConsoleReporter(console) if lead else Silent()
+    if lead and comm.size > 1:  # a launcher that ends the job names a dead rank by pid
+        console.print(f"{comm.size} ranks (MPI), pid@host: " + ", ".join(
+            f"{r}: {w}" for r, w in enumerate(comm.where)), highlight=False, soft_wrap=True)
     stop = StopFlag()
     handlers = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
