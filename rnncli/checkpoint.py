@@ -9,9 +9,10 @@
     DIR/metrics.jsonl            the run log so far (rnncli.metrics)
     DIR/checkpoint.json          format, config, vocabulary, the position in the data (epoch,
                                  windows done), lr, best perplexity, history, the epoch's running
-                                 loss, the dropout generator's state, the training ids' digest,
-                                 the optimiser's step count, the run log so far (metrics) and
-                                 the model fine-tuning started from
+                                 loss, the training ids' digest, the optimiser's step count, the
+                                 run log so far (metrics) and the model fine-tuning started from
+                                 (dropout masks need no state: rnncli.dropout draws them per
+                                 stream and window)
 
 Written like a model folder: under a temporary name, fsynced, renamed into place (rnncli.atomic).
 A run resumed from a checkpoint ends with the same weights, bit for bit, as one never interrupted.
