@@ -230,3 +230,15 @@ def test_an_error_in_one_rank_during_training_ends_every_rank(tmp_path):
                          capture_output=True, text=True, timeout=60)
     assert run.returncode != 0
     assert run.stderr.startswith("Error: rank 1: c.txt: cannot read\n")
+
+
+def test_plain_train_never_imports_mpi4py(tiny_config, tmp_path):
+    code = ("import sys\nfrom rnncli.cli import main\nsys.argv = ['rnncli', 'train', "
+            f"{str(tiny_config)!r}, '--out', {str(tmp_path / 'm')!r}]\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
+            "print('mpi4py' in sys.modules)\n")
+    env = {k: v for k, v in job_env(tmp_path).items() if k not in ("PMI_SIZE", "PMI_RANK")}
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[-1] == "False"
