@@ -68,7 +68,15 @@ class MPIComm:
         return [f"{int(r[0])}@{name}" for r, name in zip(rows, names)]
 
     def allreduce(self, buf: np.ndarray) -> None:
-        self._wait(self.comm.Iallreduce(MPI.IN_PLACE, buf, op=MPI.SUM), "a sum over the ranks")
+        """Sum over the ranks in place: summed on rank 0, then sent from it, so that every rank
+        holds the same bits (MPI_Allreduce may sum in another order on each rank: with 3 ranks
+        their weights drifted apart)."""
+        if self.rank == 0:
+            reduce = self.comm.Ireduce(MPI.IN_PLACE, buf, op=MPI.SUM, root=0)
+        else:
+            reduce = self.comm.Ireduce(buf, None, op=MPI.SUM, root=0)
+        self._wait(reduce, "a sum over the ranks")
+        self._wait(self.comm.Ibcast(buf, root=0), "a sum over the ranks")
 
     def gather(self, buf: np.ndarray) -> np.ndarray | None:
         out = np.empty((self.size, *buf.shape), dtype=buf.dtype) if self.rank == 0 else None
