@@ -86,6 +86,7 @@ class MPIComm:
 
     def abort(self, message: str) -> None:
         print(f"Error: {message}", file=sys.stderr, flush=True)
+        time.sleep(0.5)  # for the launcher to pass the line on before it tears the job down
         self.comm.Abort(1)
 
     # --- waiting ----------------------------------------------------------------------------
