@@ -49,7 +49,7 @@ def train(
     except distributed.PeerFailed:
         raise typer.Exit(1) from None  # rank 0 says why
     try:
-        _train(comm, config, set_, out, resume)
+        _train(comm, config, set_, out, resume, init_from)
     except typer.Exit:
         raise
     except Exception as e:
@@ -61,7 +61,7 @@ def train(
         raise error from None
 
 
-def _train(comm, config, set_, out, resume) -> None:
+def _train(comm, config, set_, out, resume, init_from) -> None:
     import shutil
     import signal
 
