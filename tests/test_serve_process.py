@@ -45,9 +45,15 @@ def test_without_the_extra_serve_says_how_to_install_it(tiny_model):
     assert "pip install 'rnncli[serve]'" in done.stderr
 
 
+def default_sigint():
+    # A shell without job control starts background commands with SIGINT ignored, and the
+    # ignoring is inherited: the server is started as a terminal would start it, Ctrl-C live.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(model, *args):
     proc = subprocess.Popen([sys.executable, "-m", "rnncli", "serve", str(model), "--port", "0",
-                             *args], stderr=subprocess.PIPE, text=True)
+                             *args], stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
     line = proc.stderr.readline()  # "rnncli serve: model ..., at http://HOST:PORT/; ..."
     found = re.search(r"at (http://[^/ ]+)/", line)
     assert found, line + proc.stderr.read()
