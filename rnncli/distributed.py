@@ -173,6 +173,8 @@ class GradSync:
     Each rank's loss and gradients are means over its own T * B/N targets; scaled by its share
     (B/N of B) and summed, they are the means over all T * B, the single-process step's.
     An embedding's RowGrad is laid out dense (V, E): the ranks read different rows.
+    The buffer is laid out by the parameters' sorted names, never by the dict's order: weights
+    read from a safetensors file come in an order that changes from one process to the next.
     """
 
     def __init__(self, comm: Communicator, params: dict[str, np.ndarray], share: float,
@@ -184,7 +186,8 @@ class GradSync:
         if comm.size > 1:  # one process sums nothing
             self.buf = np.empty(total + 1 + n_flags, dtype=dtype)  # grads, loss, flags
             at = 0
-            for name, p in params.items():
+            for name in sorted(params):
+                p = params[name]
                 self.views[name] = self.buf[at: at + p.size].reshape(p.shape)
                 at += p.size
 
