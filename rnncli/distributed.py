@@ -186,8 +186,7 @@ class GradSync:
         if comm.size > 1:  # one process sums nothing
             self.buf = np.empty(total + 1 + n_flags, dtype=dtype)  # grads, loss, flags
             at = 0
-            for name in sorted(params):
-                p = params[name]
+            for name, p in sorted(params.items()):
                 self.views[name] = self.buf[at: at + p.size].reshape(p.shape)
                 at += p.size
 

@@ -4,6 +4,7 @@ process, and a small JSON client for it (urllib: nothing beyond the standard lib
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 import urllib.error
@@ -57,7 +58,7 @@ def same_answer(got, expected, rel=1e-5) -> bool:
     prompts batched with others and the CLI alone: matrices of other shapes, where BLAS may sum
     in another order (it does with OpenBLAS's Haswell kernels), so the last bits differ."""
     if isinstance(got, float) and isinstance(expected, float):
-        return abs(got - expected) <= rel * max(abs(got), abs(expected), 1e-12)
+        return math.isclose(got, expected, rel_tol=rel, abs_tol=rel * 1e-12)
     if isinstance(got, dict) and isinstance(expected, dict):
         return got.keys() == expected.keys() and all(
             same_answer(got[k], expected[k], rel) for k in got)

@@ -7,6 +7,7 @@ These start real jobs with the mpiexec the `mpi` extra installs (mpich) beside t
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -157,13 +158,15 @@ def pid_of_rank(lines, rank):
     return int(dict(p.split(": ") for p in pairs)[str(rank)].split("@")[0])
 
 
-@needs_mpi
-@pytest.mark.parametrize("resume_on", [1, 2, 3])
-def test_sigterm_to_mpiexec_checkpoints_and_any_number_of_ranks_resumes(tmp_path, resume_on):
+@pytest.fixture(scope="module")
+def interrupted(tmp_path_factory):
+    """A 2-rank job stopped by SIGTERM to mpiexec: its checkpoint, and the weights of one process
+    that trained the same config never stopped (made once, resumed by each test below)."""
     from rnncli.config import load_config
     from rnncli.train import train
 
-    job = cli_job(tmp_path, 2, "train", "c.yaml", "--out", "cut", epochs=30)
+    where = tmp_path_factory.mktemp("interrupted")
+    job = cli_job(where, 2, "train", "c.yaml", "--out", "cut", epochs=30)
     try:
         wait_for(job, "epoch  2/30")
         job.send_signal(signal.SIGTERM)  # to mpiexec, which passes it on to every rank
@@ -172,20 +175,30 @@ def test_sigterm_to_mpiexec_checkpoints_and_any_number_of_ranks_resumes(tmp_path
         if job.poll() is None:
             os.killpg(job.pid, signal.SIGKILL)
     assert job.returncode == 143, err
-    checkpoint = tmp_path / "cut.checkpoint"
+    checkpoint = where / "cut.checkpoint"
     assert err.count(f"resume with: rnncli train --resume {checkpoint}") == 1
-    assert out == "" and not (tmp_path / "cut").exists()
+    assert out == "" and not (where / "cut").exists()
+    one = train(load_config(where / "c.yaml")).model.params  # one process, never stopped
+    return checkpoint, one
 
+
+@needs_mpi
+@pytest.mark.parametrize("resume_on", [1, 2, 3])
+def test_sigterm_to_mpiexec_checkpoints_and_any_number_of_ranks_resumes(tmp_path, interrupted,
+                                                                        resume_on):
+    written, one = interrupted
+    checkpoint = tmp_path / "cut.checkpoint"
+    shutil.copytree(written, checkpoint)
     # each rank reads the checkpoint's weights in another order (safetensors gives a dict whose
     # order changes from process to process): resuming on 2 ranks as well as on 1 and 3
-    command = ["-m", "rnncli", "train", "--resume", checkpoint]
+    command = ["-m", "rnncli", "train", "--resume", checkpoint, "--out", tmp_path / "cut"]
     job = subprocess.Popen(mpiexec(resume_on, *command) if resume_on > 1 else
-                           [sys.executable, *command], cwd=tmp_path, env=job_env(tmp_path),
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                           [sys.executable, *map(str, command)], cwd=tmp_path,
+                           env=job_env(tmp_path), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
     out, err = job.communicate(timeout=180)
     assert job.returncode == 0, err
     assert not checkpoint.exists()
-    one = train(load_config(tmp_path / "c.yaml")).model.params  # one process, never stopped
     resumed = load_file(str(tmp_path / "cut" / "model.safetensors"))
     for p in one:
         np.testing.assert_allclose(resumed[p], one[p], atol=ATOL, rtol=RTOL, err_msg=p)
