@@ -71,6 +71,8 @@ def main(argv=None):
             os.environ[k] = str(a.threads)
     # this checkout's rnncli, whatever is installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from rnncli.blas import short_spin
+    short_spin()  # as the command line does, before NumPy loads OpenBLAS
     import numpy as np
 
     from rnncli.data import batchify, windows

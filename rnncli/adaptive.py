@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnncli.parallel import for_row_blocks
+from rnncli.parallel import count_above, for_row_blocks
 
 BLOCK = 1 << 22  # elements of a (rows, words) array computed at once outside training
 CACHE_BLOCK = 1 << 16  # elements of the pieces of one that each pass of a softmax reads
@@ -207,13 +207,16 @@ def _lse(z: np.ndarray, threshold: np.ndarray | None = None,
     sub = max(1, CACHE_BLOCK // C)
 
     def rows(r: slice) -> None:
+        scratch = np.empty((min(sub, r.stop - r.start), C), dtype=z.dtype)  # exp's output
         for a in range(r.start, r.stop, sub):
             block = z[a: min(a + sub, r.stop)]
             b = slice(a, a + block.shape[0])
             if count is not None:
-                count[b] = np.count_nonzero(block[:, :upto] > threshold[b, None], axis=1)
+                count[b] = count_above(block[:, :upto], threshold[b])
             m = block.max(axis=1)  # (b,) the shift for stability
-            lse[b] = m + np.log(np.exp(block - m[:, None]).sum(axis=1))
+            e = np.subtract(block, m[:, None], out=scratch[: block.shape[0]])
+            np.exp(e, out=e)
+            lse[b] = m + np.log(e.sum(axis=1))
 
     for_row_blocks(n, z.size, rows)
     return lse, count
@@ -258,5 +261,5 @@ def target_scores(h: np.ndarray, targets: np.ndarray, p: dict[str, np.ndarray], 
         maybe = (which != i) & (rank < k) & (head_lp[:, i] > t)
         for q, u in tail_logits(np.flatnonzero(maybe), i):
             lse_u, _ = _lse(u)
-            rank[q] += np.count_nonzero(u > (lse_u + t[q] - head_lp[q, i])[:, None], axis=1)
+            rank[q] += count_above(u, lse_u + t[q] - head_lp[q, i])
     return t.astype(np.float64), rank

@@ -20,10 +20,10 @@ import numpy as np
 from rnncli import adaptive
 from rnncli.data import eval_streams, windows
 from rnncli.model import RNNLM
-from rnncli.parallel import for_row_blocks
+from rnncli.parallel import count_above, for_row_blocks
 
-BLOCK = 1 << 22  # elements of the (rows, V) logits computed at once
-CACHE_BLOCK = 1 << 16  # elements of the pieces of them each pass reads (a few rows)
+BLOCK = 1 << 24  # elements of the (rows, V) logits computed at once: 64 MB in float32
+CACHE_BLOCK = 1 << 18  # elements of the pieces of them each pass reads (a few rows)
 
 
 @dataclass
@@ -122,47 +122,57 @@ class Scorer:
             self.W_aug = np.empty((H + 1, V), dtype=model.dtype)  # (H + 1, V)
             self.W_aug[:H] = model.W_hy
             self.W_aug[H] = model.params["b_y"]
+            self.z = np.empty(0, dtype=model.dtype)  # the logits' buffer, kept across windows
 
     def __call__(self, h: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         m = self.model
         if m.softmax is not None:
             return adaptive.target_scores(h, targets, m.params, m.softmax, self.k)
-        return full_target_scores(h, targets, self.W_aug)
+        rows = min(h.shape[0], max(1, BLOCK // self.W_aug.shape[1]))
+        if self.z.size < rows * self.W_aug.shape[1]:
+            self.z = np.empty(rows * self.W_aug.shape[1], dtype=self.W_aug.dtype)
+        return full_target_scores(h, targets, self.W_aug, self.z)
 
 
-def full_target_scores(h: np.ndarray, targets: np.ndarray,
-                       W_aug: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The full softmax's target_scores, from W_aug = [W_hy; b_y] (H + 1, V).
+def full_target_scores(h: np.ndarray, targets: np.ndarray, W_aug: np.ndarray,
+                       buffer: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The full softmax's target_scores, from W_aug = [W_hy; b_y] (H + 1, V); `buffer`, if
+    given, holds the logits (a flat array of at least min(N, BLOCK // V) * V elements).
 
-    One product gives the logits z = [h, 1] @ W_aug; then small, cache-sized blocks of rows go
-    through four quick passes: count the words with z > z_y, shift by the target's logit,
-    exp, sum: log p_y = -log sum_j exp(z_j - z_y), which needs no max (the sum is at least 1,
-    the target's own term). Rows where exp overflows (a word e^88 times likelier than the
-    target) are done again with the max shift."""
+    One product gives the logits z = [h, 1] @ W_aug for a block of rows (the more rows, the
+    nearer BLAS comes to its peak); then cache-sized pieces of them go through three quick
+    passes: count the words with z > z_y, exp, sum: log p_y = z_y - log sum_j exp(z_j). Rows
+    where that is not a normal float32 sum (a logit above 88 or all below -87) are done again
+    with the max shift."""
     N, H1 = h.shape[0], W_aug.shape[0]
     V = W_aug.shape[1]
     logp = np.empty(N, dtype=np.float64)
     rank = np.empty(N, dtype=np.int64)
+    sums = np.empty(N, dtype=W_aug.dtype)  # sum_j exp(z_j) of each row
     step, sub = max(1, BLOCK // V), max(1, CACHE_BLOCK // V)
+    if buffer is None:
+        buffer = np.empty(min(N, step) * V, dtype=W_aug.dtype)
+    h_aug = np.empty((min(N, step), H1), dtype=W_aug.dtype)  # [h, 1]
+    h_aug[:, -1] = 1.0
     for s in range(0, N, step):
         t = targets[s: s + step]
-        h_aug = np.empty((len(t), H1), dtype=W_aug.dtype)  # (n, H + 1) [h, 1]
-        h_aug[:, :-1] = h[s: s + step]
-        h_aug[:, -1] = 1.0
-        z = h_aug @ W_aug  # (n, V)
+        n = len(t)
+        h_aug[:n, :-1] = h[s: s + step]
+        z = np.matmul(h_aug[:n], W_aug, out=buffer[: n * V].reshape(n, V))  # (n, V)
 
         def rows(r: slice, z=z, t=t, s=s) -> None:
             for a in range(r.start, r.stop, sub):
                 block = z[a: min(a + sub, r.stop)]  # a few rows: they stay in cache
-                z_y = block[np.arange(block.shape[0]), t[a: a + block.shape[0]]].copy()
                 g = slice(s + a, s + a + block.shape[0])  # the same rows in the whole
-                rank[g] = [np.count_nonzero(row > y) for row, y in zip(block, z_y)]
-                block -= z_y[:, None]
-                np.exp(block, out=block)
-                logp[g] = -np.log(block.sum(axis=1).astype(np.float64))
+                z_y = block[np.arange(block.shape[0]), t[a: a + block.shape[0]]]  # (k,)
+                rank[g] = count_above(block, z_y)
+                with np.errstate(over="ignore", divide="ignore"):  # such rows are done again
+                    np.exp(block, out=block)
+                    sums[g] = block.sum(axis=1)
+                    logp[g] = z_y - np.log(sums[g].astype(np.float64))
 
-        for_row_blocks(z.shape[0], z.size, rows)
-    bad = np.flatnonzero(~np.isfinite(logp))  # overflowed: again, shifted by the max
+        for_row_blocks(n, z.size, rows)
+    bad = np.flatnonzero(~((sums >= np.finfo(sums.dtype).tiny) & (sums < np.inf)))
     if len(bad):
         z = h[bad] @ W_aug[:-1] + W_aug[-1]  # (n, V)
         z -= z.max(axis=1, keepdims=True)

@@ -138,6 +138,31 @@ def test_full_softmax_scores_equal_the_log_softmax():
     np.testing.assert_array_equal(rank, (full > want[:, None]).sum(axis=1))
 
 
+
+@pytest.mark.parametrize("shift", [-120.0, 120.0])  # every exp underflows / some overflow
+def test_full_softmax_scores_hold_for_logits_beyond_float32_exp(shift):
+    model = RNNLM.init(30, 4, 6, seed=1)
+    h = np.random.default_rng(1).normal(0, 2, (40, 6)).astype(np.float32)
+    targets = np.arange(40) % 30
+    want, want_rank = target_scores(model, h, targets)
+    model.params["b_y"] += np.float32(shift)  # the same distributions, out of exp's range
+    logp, rank = target_scores(model, h, targets)
+    np.testing.assert_allclose(logp, want, rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(rank, want_rank)
+
+
+def test_full_softmax_scores_in_many_blocks_equal_one_block(monkeypatch):
+    import rnncli.evaluate as evaluate
+    model = RNNLM.init(30, 4, 6, seed=2)
+    h = np.random.default_rng(2).normal(0, 2, (41, 6)).astype(np.float32)
+    targets = np.arange(41) % 30
+    whole = target_scores(model, h, targets)
+    monkeypatch.setattr(evaluate, "BLOCK", 30 * 4)  # blocks of 4 rows, the last of 1
+    monkeypatch.setattr(evaluate, "CACHE_BLOCK", 30 * 3)
+    parts = target_scores(model, h, targets)
+    np.testing.assert_array_equal(parts[0], whole[0])
+    np.testing.assert_array_equal(parts[1], whole[1])
+
 ADAPTIVE_CONFIG = ("data:\n  train: tiny.txt\n  valid_fraction: 0\n"
                    "model:\n  embedding: 16\n  hidden: 32\n  softmax: adaptive\n"
                    "  cutoffs: [4, 9]\n  div_value: 2\n"

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import sys
 
-from rnncli.cli import (  # noqa: F401  (they register their commands)
+from rnncli.blas import short_spin
+
+short_spin()  # before anything imports NumPy
+
+from rnncli.cli import (  # noqa: E402, F401  (they register their commands)
     complete,
     ngram,
     serve,
     show,
     train,
 )
-from rnncli.cli.common import app, silence_stdout
+from rnncli.cli.common import app, silence_stdout  # noqa: E402
 
 __all__ = ["app", "main"]
 
