@@ -25,7 +25,7 @@ import numpy as np
 from rnncli.parallel import count_above, for_row_blocks
 
 BLOCK = 1 << 22  # elements of a (rows, words) array computed at once outside training
-CACHE_BLOCK = 1 << 16  # elements of the pieces of one that each pass of a softmax reads
+CACHE_BLOCK = 1 << 18  # elements of the pieces of one that each softmax pass reads (1 MB)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from rnncli.model import RNNLM
 from rnncli.parallel import count_above, for_row_blocks
 
 BLOCK = 1 << 24  # elements of the (rows, V) logits computed at once: 64 MB in float32
-CACHE_BLOCK = 1 << 18  # elements of the pieces of them each pass reads (a few rows)
+CACHE_BLOCK = 1 << 18  # elements of the pieces of them each pass reads (a few rows, 1 MB)
 
 
 @dataclass

@@ -61,12 +61,14 @@ def gru_step_forward(xw_t, state, W_hh, b_hh, out=None):
     return (h,), (h_prev, gates, hw_n, W_hh)
 
 
-def gru_step_backward(dstate, cache, out=None):
+def gru_step_backward(dstate, cache, out=None, W_hh_T=None):
     """Back through one step.
 
     Args:
         dstate: (dh,), dL/dh_t (B, H), from the output at t and from step t+1
         cache: gru_step_forward's; out: optional (dxw, dhw) buffers, (B, 3H) each
+        W_hh_T: optional W_hh.T laid out in rows, shared by a window's steps: BLAS multiplies
+            by it about 1.5x faster than by the transposed view
     Returns:
         dxw: (B, 3H) dL/d(x_t @ W_xh + b_xh), whence dW_xh and db_xh
         dstate_prev: (dh_prev,), (B, H)
@@ -85,7 +87,7 @@ def gru_step_backward(dstate, cache, out=None):
     dxw[:, 2 * H:] = dn
     dhw[:, : 2 * H] = dxw[:, : 2 * H]  # r and z: x and h enter the same sum
     np.multiply(dn, r, out=dhw[:, 2 * H:])  # n: h enters through r * hw_n
-    dh_prev = dh * z + dhw @ W_hh.T  # the direct path z * h_{t-1}, and through W_hh
+    dh_prev = dh * z + dhw @ (W_hh.T if W_hh_T is None else W_hh_T)  # directly, and via W_hh
     return dxw, (dh_prev,), dhw
 
 
@@ -108,7 +110,7 @@ def gru_forward(x, state0, keep, W_xh, W_hh, b_xh, b_hh):
         state = reset(state, None if keep is None else keep[t], out=(h_prevs[t],))
         state, step = gru_step_forward(xw[t], state, W_hh, b_hh, out=(gates[t], hs[t], hw_n[t]))
         steps.append(step)
-    return hs, dict(x=x, keep=keep, h_prevs=h_prevs, steps=steps, W_xh=W_xh,
+    return hs, dict(x=x, keep=keep, h_prevs=h_prevs, steps=steps, W_xh=W_xh, W_hh=W_hh,
                     state=(hs[-1].copy(),))
 
 
@@ -127,9 +129,11 @@ def gru_backward(dhs, cache):
     dxw = np.empty((T, B, GATES * H), dtype=x.dtype)
     dhw = np.empty_like(dxw)
     dstate = (np.zeros((B, H), dtype=x.dtype),)
+    W_hh_T = np.ascontiguousarray(cache["W_hh"].T)  # (3H, H)
     for t in reversed(range(T)):
         dh = dhs[t] + dstate[0]  # h_t feeds the layer above and step t+1
-        _, dstate, _ = gru_step_backward((dh,), cache["steps"][t], out=(dxw[t], dhw[t]))
+        _, dstate, _ = gru_step_backward((dh,), cache["steps"][t], out=(dxw[t], dhw[t]),
+                                         W_hh_T=W_hh_T)
         dstate = reset(dstate, None if keep is None else keep[t], out=dstate)
     dxw2 = dxw.reshape(T * B, GATES * H)
     dhw2 = dhw.reshape(T * B, GATES * H)

@@ -60,18 +60,24 @@ def embedding_backward(dx: np.ndarray, ids: np.ndarray, V: int) -> RowGrad:
 # --- output: y_t = softmax(h_t @ W_hy + b_y) ------------------------------------------------
 
 def linear_forward(h: np.ndarray, W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, tuple]:
-    """h (N, H) -> h @ W + b (N, V)."""
-    out = h @ W  # (N, V)
-    out += b
-    return out, (h, W)
+    """h (N, H) -> h @ W + b (N, V), as one product [h, 1] @ [W; b]: the bias rides in the
+    product instead of a pass over the (N, V) result."""
+    N, H = h.shape
+    h1_T = np.empty((H + 1, N), dtype=h.dtype)  # [h, 1].T, laid out in rows for the backward
+    h1_T[:H] = h.T
+    h1_T[H] = 1.0
+    W1 = np.empty((H + 1, W.shape[1]), dtype=W.dtype)  # [W; b]
+    W1[:H] = W
+    W1[H] = b
+    return h1_T.T @ W1, (h1_T, W)
 
 
 def linear_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """dout (N, V) -> dh (N, H), dW (H, V), db (V,)."""
-    h, W = cache
-    db = np.ones(dout.shape[0], dtype=dout.dtype) @ dout  # the column sums, as a BLAS product
-    dW = np.ascontiguousarray(h.T) @ dout  # (H, V); BLAS is faster with h.T laid out in rows
-    return dout @ W.T, dW, db
+    """dout (N, V) -> dh (N, H), dW (H, V), db (V,); dW and db come from one product,
+    [h, 1].T @ dout (db = the column sums of dout)."""
+    h1_T, W = cache
+    dW1 = h1_T @ dout  # (H + 1, V)
+    return dout @ W.T, dW1[:-1], dW1[-1]
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -80,7 +86,7 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
-CACHE_ROWS = 1 << 16  # elements of the row blocks the softmax's passes read: a few rows
+CACHE_ROWS = 1 << 18  # elements of the row blocks the softmax's passes read (1 MB)
 
 
 def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray,

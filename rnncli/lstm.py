@@ -55,7 +55,7 @@ def lstm_step_forward(xw_t, state, W_hh, out=None):
     return (h, c), (h_prev, c_prev, z, tc, W_hh)
 
 
-def lstm_step_backward(dstate, cache, out=None):
+def lstm_step_backward(dstate, cache, out=None, W_hh_T=None):
     """Back through one step.
 
         dc  += dh * o * (1 - tanh(c_t)^2)  dz_o = dh * tanh(c_t) * o (1 - o)
@@ -66,6 +66,8 @@ def lstm_step_backward(dstate, cache, out=None):
         dstate: (dh, dc), each (B, H): dL/dh_t from the output at t and step t+1, and dL/dc_t
             from step t+1 (the cell's own path)
         cache: lstm_step_forward's; out: optional (B, 4H) buffer for dxw
+        W_hh_T: optional W_hh.T laid out in rows, shared by a window's steps: BLAS multiplies
+            by it about 1.5x faster than by the transposed view
     Returns:
         dxw: (B, 4H) dL/d(pre-activations), whence dW_xh and db_h
         dstate_prev: (dh_prev, dc_prev), each (B, H)
@@ -86,7 +88,7 @@ def lstm_step_backward(dstate, cache, out=None):
     dz_f *= f * (1.0 - f)  # ... and its sigmoid
     np.multiply(dc, i, out=dz_g)  # through g ...
     dz_g *= 1.0 - g * g  # ... and its tanh
-    dh_prev = dz @ W_hh.T  # (B, H) through h_{t-1} @ W_hh
+    dh_prev = dz @ (W_hh.T if W_hh_T is None else W_hh_T)  # (B, H) through h_{t-1} @ W_hh
     dc_prev = dc * f  # through f * c_{t-1}: the path that does not vanish
     return dz, (dh_prev, dc_prev), dz
 
@@ -110,7 +112,7 @@ def lstm_forward(x, state0, keep, W_xh, W_hh, b_h):
         state = reset(state, None if keep is None else keep[t], out=(h_prevs[t], c_prevs[t]))
         state, step = lstm_step_forward(xw[t], state, W_hh, out=(gates[t], hs[t], cs[t], tcs[t]))
         steps.append(step)
-    return hs, dict(x=x, keep=keep, h_prevs=h_prevs, steps=steps, W_xh=W_xh,
+    return hs, dict(x=x, keep=keep, h_prevs=h_prevs, steps=steps, W_xh=W_xh, W_hh=W_hh,
                     state=(hs[-1].copy(), cs[-1].copy()))
 
 
@@ -128,9 +130,11 @@ def lstm_backward(dhs, cache):
     H = h_prevs.shape[2]
     dz = np.empty((T, B, GATES * H), dtype=x.dtype)
     dstate = (np.zeros((B, H), dtype=x.dtype), np.zeros((B, H), dtype=x.dtype))
+    W_hh_T = np.ascontiguousarray(cache["W_hh"].T)  # (4H, H)
     for t in reversed(range(T)):
         dh = dhs[t] + dstate[0]  # h_t feeds the layer above and step t+1
-        _, dstate, _ = lstm_step_backward((dh, dstate[1]), cache["steps"][t], out=dz[t])
+        _, dstate, _ = lstm_step_backward((dh, dstate[1]), cache["steps"][t], out=dz[t],
+                                          W_hh_T=W_hh_T)
         dstate = reset(dstate, None if keep is None else keep[t], out=dstate)
     dz2 = dz.reshape(T * B, GATES * H)
     grads = {
