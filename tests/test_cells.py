@@ -34,3 +34,29 @@ def test_stepping_one_token_at_a_time_gives_the_window_forward(cell):
         for a, b in zip(layer_a, layer_b):
             np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
     assert not np.allclose(probs[0], probs[1])  # the steps do differ
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lstm_gates_in_one_tanh_equal_each_gates_own_function(dtype):
+    """The LSTM step activates its four gates with one tanh and its backward takes their
+    derivatives in one pass (lstm.gate_maps): the same numbers, bit for bit, as a sigmoid on
+    i, f, o and a tanh on g, and as s (1 - s) and 1 - g^2."""
+    from rnncli import lstm
+    from rnncli.cellparts import sigmoid
+    rng = np.random.default_rng(0)
+    B, H = 6, 5
+    xw = rng.normal(0, 4, (B, 4 * H)).astype(dtype)
+    W_hh = rng.normal(0, 1, (H, 4 * H)).astype(dtype)
+    state = (rng.normal(0, 1, (B, H)).astype(dtype), rng.normal(0, 1, (B, H)).astype(dtype))
+    _, (_, _, gates, _, _) = lstm.lstm_step_forward(xw, state, W_hh)
+    z = state[0] @ W_hh + xw
+    want = np.concatenate([sigmoid(z[:, :2 * H]), np.tanh(z[:, 2 * H: 3 * H]),
+                           sigmoid(z[:, 3 * H:])], axis=1)
+    np.testing.assert_array_equal(gates, want)
+    _, _, one, zero = lstm.gate_maps(H, gates.dtype)
+    slope = (one - gates) * gates + zero
+    s = np.concatenate([gates[:, :2 * H], gates[:, 3 * H:]], axis=1)
+    g = gates[:, 2 * H: 3 * H]
+    np.testing.assert_array_equal(np.concatenate([slope[:, :2 * H], slope[:, 3 * H:]], axis=1),
+                                  s * (1.0 - s))
+    np.testing.assert_array_equal(slope[:, 2 * H: 3 * H], 1.0 - g * g)
