@@ -280,6 +280,14 @@ def summarize(runs, configs, peak):
         ours, ref = s["rnncli"], s["torch"]
         s["ratio"] = (round(ours["tokens_per_s"] / ref["tokens_per_s"], 3)
                       if ours and ref and ref["tokens_per_s"] else None)
+        # run i of each trainer ran back to back: the median of their ratios follows the
+        # machine's drift from run to run, which the ratio of the medians does not
+        pairs = [(a, b) for a, b in zip(*([r for r in runs if r["config"] == c and
+                                          r["impl"] == impl] for impl in ("rnncli", "torch")))
+                 if a["result"] and b["result"] and b["result"]["tokens_per_s"]]
+        s["pair_ratio"] = (round(statistics.median(a["result"]["tokens_per_s"] /
+                                                   b["result"]["tokens_per_s"]
+                                                   for a, b in pairs), 3) if pairs else None)
         s["peak_share_pct"] = (round(100 * ours["gflops"] / peak, 1)
                                if ours and ours["gflops"] and peak else None)
         summary[c] = s
@@ -299,14 +307,15 @@ def print_table(report):
     print(f"# {report['date']}  {m['cpu']}, {m['cores']} cores  numpy {g['numpy']} "
           f"({g['blas'] or 'BLAS unknown'})  sgemm peak {g['gflops']:.1f} GFLOP/s "
           f"({THREADS} threads)  torch {report['torch'] or 'not run'}")
-    print(f"{'config':18} {'rnncli tok/s':>13} {'torch tok/s':>12} {'ratio':>6} "
+    print(f"{'config':18} {'rnncli tok/s':>13} {'torch tok/s':>12} {'ratio':>6} {'pairs':>6} "
           f"{'GFLOP/s':>8} {'% peak':>7} {'rnncli MB':>10} {'torch MB':>9} "
           f"{'eval tok/s':>11} {'eval/train':>10}")
     for c, s in report["summary"].items():
         ours, ref = s["rnncli"] or {}, s["torch"] or {}
         print(f"{c:18} {fmt(ours.get('tokens_per_s'), 13, ',.0f')} "
               f"{fmt(ref.get('tokens_per_s'), 12, ',.0f')} {fmt(s['ratio'], 6, '.2f')} "
-              f"{fmt(ours.get('gflops'), 8, '.1f')} {fmt(s['peak_share_pct'], 7, '.1f')} "
+              f"{fmt(s['pair_ratio'], 6, '.2f')} {fmt(ours.get('gflops'), 8, '.1f')} "
+              f"{fmt(s['peak_share_pct'], 7, '.1f')} "
               f"{fmt(ours.get('peak_rss_mb'), 10, '.0f')} {fmt(ref.get('peak_rss_mb'), 9, '.0f')} "
               f"{fmt(ours.get('eval_tokens_per_s'), 11, ',.0f')} "
               f"{fmt(ours.get('eval_speedup'), 10, '.2f')}")
