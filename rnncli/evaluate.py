@@ -113,7 +113,8 @@ def target_scores(model: RNNLM, h: np.ndarray, targets: np.ndarray,
 
 
 class Scorer:
-    """target_scores for one model, its output matrix prepared once for many windows."""
+    """target_scores for one model, its output matrix prepared once for many windows; and, for
+    `score`, each row's target and likeliest word (`best`)."""
 
     def __init__(self, model: RNNLM, k: int = 5):
         self.model, self.k = model, k
@@ -128,50 +129,80 @@ class Scorer:
         m = self.model
         if m.softmax is not None:
             return adaptive.target_scores(h, targets, m.params, m.softmax, self.k)
-        rows = min(h.shape[0], max(1, BLOCK // self.W_aug.shape[1]))
-        if self.z.size < rows * self.W_aug.shape[1]:
-            self.z = np.empty(rows * self.W_aug.shape[1], dtype=self.W_aug.dtype)
-        return full_target_scores(h, targets, self.W_aug, self.z)
+        return full_target_scores(h, targets, self.W_aug, self._buffer(h.shape[0]))
+
+    def best(self, h: np.ndarray, targets: np.ndarray):
+        """log p(target) (N,) float64, the likeliest word (N,) int and its log p (N,) float64,
+        from the top layer's h (N, H)."""
+        if self.model.softmax is None:
+            return full_target_and_best(h, targets, self.W_aug, self._buffer(h.shape[0]))
+        N = h.shape[0]
+        got, best_logp = np.empty(N), np.empty(N)
+        best = np.empty(N, dtype=np.int64)
+        step = max(1, BLOCK // self.model.V)
+        for s in range(0, N, step):  # the whole distribution, a block of rows at a time
+            logp = self.model.log_probs(h[s: s + step])  # (n, V)
+            idx, r = np.arange(logp.shape[0]), slice(s, s + logp.shape[0])
+            got[r] = logp[idx, targets[r]]
+            best[r] = logp.argmax(axis=1)
+            best_logp[r] = logp[idx, best[r]]
+        return got, best, best_logp
+
+    def _buffer(self, N: int) -> np.ndarray:
+        V = self.W_aug.shape[1]
+        if self.z.size < min(N, max(1, BLOCK // V)) * V:
+            self.z = np.empty(min(N, max(1, BLOCK // V)) * V, dtype=self.W_aug.dtype)
+        return self.z
 
 
-def full_target_scores(h: np.ndarray, targets: np.ndarray, W_aug: np.ndarray,
-                       buffer: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The full softmax's target_scores, from W_aug = [W_hy; b_y] (H + 1, V); `buffer`, if
-    given, holds the logits (a flat array of at least min(N, BLOCK // V) * V elements).
-
-    One product gives the logits z = [h, 1] @ W_aug for a block of rows (the more rows, the
-    nearer BLAS comes to its peak); then cache-sized pieces of them go through three quick
-    passes: count the words with z > z_y, exp, sum: log p_y = z_y - log sum_j exp(z_j). Rows
-    where that is not a normal float32 sum (a logit above 88 or all below -87) are done again
-    with the max shift."""
+def _logit_blocks(h: np.ndarray, W_aug: np.ndarray, buffer: np.ndarray | None, rows) -> None:
+    """The full softmax's logits z = [h, 1] @ W_aug, one product per block of up to BLOCK // V
+    rows (the more rows, the nearer BLAS comes to its peak), written into `buffer` (a flat
+    array of at least min(N, BLOCK // V) * V elements; a new one if None); then
+    rows(block, first) for cache-sized pieces of each block, in parallel: `block` (k, V) is
+    rows first .. first + k of the whole, and the callee may overwrite it."""
     N, H1 = h.shape[0], W_aug.shape[0]
     V = W_aug.shape[1]
-    logp = np.empty(N, dtype=np.float64)
-    rank = np.empty(N, dtype=np.int64)
-    sums = np.empty(N, dtype=W_aug.dtype)  # sum_j exp(z_j) of each row
     step, sub = max(1, BLOCK // V), max(1, CACHE_BLOCK // V)
     if buffer is None:
         buffer = np.empty(min(N, step) * V, dtype=W_aug.dtype)
     h_aug = np.empty((min(N, step), H1), dtype=W_aug.dtype)  # [h, 1]
     h_aug[:, -1] = 1.0
     for s in range(0, N, step):
-        t = targets[s: s + step]
-        n = len(t)
-        h_aug[:n, :-1] = h[s: s + step]
+        n = min(step, N - s)
+        h_aug[:n, :-1] = h[s: s + n]
         z = np.matmul(h_aug[:n], W_aug, out=buffer[: n * V].reshape(n, V))  # (n, V)
 
-        def rows(r: slice, z=z, t=t, s=s) -> None:
+        def pieces(r: slice, z=z, s=s) -> None:
             for a in range(r.start, r.stop, sub):
-                block = z[a: min(a + sub, r.stop)]  # a few rows: they stay in cache
-                g = slice(s + a, s + a + block.shape[0])  # the same rows in the whole
-                z_y = block[np.arange(block.shape[0]), t[a: a + block.shape[0]]]  # (k,)
-                rank[g] = count_above(block, z_y)
-                with np.errstate(over="ignore", divide="ignore"):  # such rows are done again
-                    np.exp(block, out=block)
-                    sums[g] = block.sum(axis=1)
-                    logp[g] = z_y - np.log(sums[g].astype(np.float64))
+                rows(z[a: min(a + sub, r.stop)], s + a)  # a few rows: they stay in cache
 
-        for_row_blocks(n, z.size, rows)
+        for_row_blocks(n, z.size, pieces)
+
+
+def full_target_scores(h: np.ndarray, targets: np.ndarray, W_aug: np.ndarray,
+                       buffer: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The full softmax's target_scores, from W_aug = [W_hy; b_y] (H + 1, V) (see
+    _logit_blocks for `buffer`).
+
+    Three quick passes over each piece of the logits: count the words with z > z_y, exp, sum:
+    log p_y = z_y - log sum_j exp(z_j). Rows where that is not a normal float32 sum (a logit
+    above 88 or all below -87) are done again with the max shift."""
+    N = h.shape[0]
+    logp = np.empty(N, dtype=np.float64)
+    rank = np.empty(N, dtype=np.int64)
+    sums = np.empty(N, dtype=W_aug.dtype)  # sum_j exp(z_j) of each row
+
+    def rows(block: np.ndarray, first: int) -> None:
+        g = slice(first, first + block.shape[0])
+        z_y = block[np.arange(block.shape[0]), targets[g]]  # (k,)
+        rank[g] = count_above(block, z_y)
+        with np.errstate(over="ignore", divide="ignore"):  # such rows are done again
+            np.exp(block, out=block)
+            sums[g] = block.sum(axis=1)
+            logp[g] = z_y - np.log(sums[g].astype(np.float64))
+
+    _logit_blocks(h, W_aug, buffer, rows)
     bad = np.flatnonzero(~((sums >= np.finfo(sums.dtype).tiny) & (sums < np.inf)))
     if len(bad):
         z = h[bad] @ W_aug[:-1] + W_aug[-1]  # (n, V)
@@ -179,3 +210,26 @@ def full_target_scores(h: np.ndarray, targets: np.ndarray, W_aug: np.ndarray,
         z -= np.log(np.exp(z).sum(axis=1, keepdims=True))
         logp[bad] = z[np.arange(len(bad)), targets[bad]]
     return logp, rank
+
+
+def full_target_and_best(h: np.ndarray, targets: np.ndarray, W_aug: np.ndarray,
+                         buffer: np.ndarray | None = None):
+    """Scorer.best for the full softmax: per piece of the logits, the likeliest word (argmax),
+    the shift by its logit, exp, sum."""
+    N = h.shape[0]
+    got, best_logp = np.empty(N, dtype=np.float64), np.empty(N, dtype=np.float64)
+    best = np.empty(N, dtype=np.int64)
+
+    def rows(block: np.ndarray, first: int) -> None:
+        g, idx = slice(first, first + block.shape[0]), np.arange(block.shape[0])
+        best[g] = block.argmax(axis=1)
+        z_best = block[idx, best[g]]  # (k,) the shift: no exp overflows
+        z_y = block[idx, targets[g]]
+        block -= z_best[:, None]
+        np.exp(block, out=block)
+        lse = np.log(block.sum(axis=1).astype(np.float64))  # log sum_j exp(z_j - z_best)
+        best_logp[g] = -lse
+        got[g] = (z_y - z_best) - lse
+
+    _logit_blocks(h, W_aug, buffer, rows)
+    return got, best, best_logp

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnncli.data import windows
+from rnncli.evaluate import Scorer
 from rnncli.predict import align, length_groups, split_texts
 from rnncli.store import SavedModel
 from rnncli.tokenize import EOS
 
 MAX_CELLS = 1 << 12  # (step, sentence) cells read through the network together
-BLOCK = 1 << 22  # elements of a (cells, V) distribution computed at once
 
 
 @dataclass
@@ -42,6 +42,7 @@ def score(saved: SavedModel, sentences: list[str]) -> list[Score]:
     model, vocab = saved.model, saved.vocab
     toks = split_texts(saved, sentences, "sentence")
     results: list[Score | None] = [None] * len(sentences)
+    scorer = Scorer(model)
     for group in length_groups([len(t) + 1 for t in toks], MAX_CELLS):
         T = len(toks[group[-1]]) + 1  # the longest: its words and the closing <eos>
         ids = np.full((T + 1, len(group)), vocab.eos, dtype=np.int64)  # <eos> w_1 .. w_n <eos>
@@ -51,8 +52,7 @@ def score(saved: SavedModel, sentences: list[str]) -> list[Score]:
         targets = win.targets
         keep = (win.prev != vocab.eos) if saved.config.train.reset_at_eos else None
         hs, _ = model.run(win.inputs, model.zero_state(len(group)), keep)  # (T, B, H)
-        got, best, best_logp = _targets_and_best(model, hs.reshape(-1, model.H),
-                                                 targets.reshape(-1))
+        got, best, best_logp = scorer.best(hs.reshape(-1, model.H), targets.reshape(-1))
         got, best, best_logp = (a.reshape(T, len(group)) for a in (got, best, best_logp))
         for b, i in enumerate(group):
             n = len(toks[i]) + 1  # the words and the closing <eos>
@@ -86,19 +86,3 @@ def continuation_logprobs(saved: SavedModel, prompts: list[list[str]], continuat
                      [(vocab.itos[i], float(logp[t, i])) for i in best[t]])
                     for t in range(len(c))])
     return out
-
-
-def _targets_and_best(model, h: np.ndarray, targets: np.ndarray):
-    """log p(target), the likeliest word and its log p, per row of h (N, H): the distribution
-    is computed in row blocks, never all (N, V) at once."""
-    N = h.shape[0]
-    got, best_logp = np.empty(N), np.empty(N)
-    best = np.empty(N, dtype=np.int64)
-    step = max(1, BLOCK // model.V)
-    for s in range(0, N, step):
-        logp = model.log_probs(h[s: s + step])  # (n, V)
-        idx, r = np.arange(logp.shape[0]), slice(s, s + logp.shape[0])
-        got[r] = logp[idx, targets[r]]
-        best[r] = logp.argmax(axis=1)
-        best_logp[r] = logp[idx, best[r]]
-    return got, best, best_logp

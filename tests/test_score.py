@@ -51,3 +51,27 @@ def test_cli_plain_json_and_stdin(model):
     assert set(lines[0]["tokens"][0]) == {"token", "surprisal_bits", "best", "best_prob"}
     bad = run("score", "   ", "-m", path)
     assert bad.exit_code == 1 and bad.stderr.startswith("Error: ")
+
+
+@pytest.mark.parametrize("softmax", ["full", "adaptive"])
+def test_scorer_best_equals_the_whole_distribution(softmax, monkeypatch):
+    """The target's log p, the likeliest word and its log p, in blocks of rows (a few rows
+    each, to cross block edges), against model.log_probs; the full softmax's logits far from
+    zero too (its exp is shifted by the row's max)."""
+    import rnncli.evaluate as evaluate
+    from rnncli import adaptive
+    from rnncli.model import RNNLM
+    c = adaptive.clusters(30, 6, [5, 12], 2.0) if softmax == "adaptive" else None
+    m = RNNLM.init(30, 4, 6, seed=3, softmax=c)
+    rng = np.random.default_rng(3)
+    h = rng.normal(0, 2, (23, 6)).astype(np.float32)
+    h[0] *= 300
+    targets = rng.integers(0, 30, 23)
+    monkeypatch.setattr(evaluate, "BLOCK", 30 * 5)
+    monkeypatch.setattr(evaluate, "CACHE_BLOCK", 30 * 2)
+    got, best, best_logp = evaluate.Scorer(m).best(h, targets)
+    full = m.log_probs(h).astype(np.float64)
+    idx = np.arange(23)
+    np.testing.assert_allclose(got, full[idx, targets], rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(best, full.argmax(axis=1))
+    np.testing.assert_allclose(best_logp, full.max(axis=1), rtol=1e-4, atol=1e-4)
