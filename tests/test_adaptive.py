@@ -144,11 +144,15 @@ def test_full_softmax_scores_hold_for_logits_beyond_float32_exp(shift):
     model = RNNLM.init(30, 4, 6, seed=1)
     h = np.random.default_rng(1).normal(0, 2, (40, 6)).astype(np.float32)
     targets = np.arange(40) % 30
-    want, want_rank = target_scores(model, h, targets)
+    full = model.log_probs(h).astype(np.float64)
+    want = full[np.arange(40), targets]
     model.params["b_y"] += np.float32(shift)  # the same distributions, out of exp's range
     logp, rank = target_scores(model, h, targets)
     np.testing.assert_allclose(logp, want, rtol=1e-4, atol=1e-4)
-    np.testing.assert_array_equal(rank, want_rank)
+    # shifted logits round on a coarser grid: ranks hold up to words within that of the target
+    truth = (full > want[:, None] + 1e-4).sum(axis=1)
+    loose = (full > want[:, None] - 1e-4).sum(axis=1) - 1
+    assert np.all((truth <= rank) & (rank <= loose))
 
 
 def test_full_softmax_scores_in_many_blocks_equal_one_block(monkeypatch):
@@ -160,8 +164,8 @@ def test_full_softmax_scores_in_many_blocks_equal_one_block(monkeypatch):
     monkeypatch.setattr(evaluate, "BLOCK", 30 * 4)  # blocks of 4 rows, the last of 1
     monkeypatch.setattr(evaluate, "CACHE_BLOCK", 30 * 3)
     parts = target_scores(model, h, targets)
-    np.testing.assert_array_equal(parts[0], whole[0])
-    np.testing.assert_array_equal(parts[1], whole[1])
+    np.testing.assert_allclose(parts[0], whole[0], rtol=1e-6)  # other product shapes: BLAS
+    np.testing.assert_array_equal(parts[1], whole[1])  # may sum them in another order
 
 ADAPTIVE_CONFIG = ("data:\n  train: tiny.txt\n  valid_fraction: 0\n"
                    "model:\n  embedding: 16\n  hidden: 32\n  softmax: adaptive\n"
