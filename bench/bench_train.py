@@ -282,12 +282,11 @@ def summarize(runs, configs, peak):
                       if ours and ref and ref["tokens_per_s"] else None)
         # run i of each trainer ran back to back: the median of their ratios follows the
         # machine's drift from run to run, which the ratio of the medians does not
-        pairs = [(a, b) for a, b in zip(*([r for r in runs if r["config"] == c and
-                                          r["impl"] == impl] for impl in ("rnncli", "torch")))
-                 if a["result"] and b["result"] and b["result"]["tokens_per_s"]]
-        s["pair_ratio"] = (round(statistics.median(a["result"]["tokens_per_s"] /
-                                                   b["result"]["tokens_per_s"]
-                                                   for a, b in pairs), 3) if pairs else None)
+        mine, theirs = ([r["result"] for r in runs if r["config"] == c and r["impl"] == impl]
+                        for impl in ("rnncli", "torch"))
+        ratios = [a["tokens_per_s"] / b["tokens_per_s"] for a, b in zip(mine, theirs)
+                  if a and b and b["tokens_per_s"]]
+        s["pair_ratio"] = round(statistics.median(ratios), 3) if ratios else None
         s["peak_share_pct"] = (round(100 * ours["gflops"] / peak, 1)
                                if ours and ours["gflops"] and peak else None)
         summary[c] = s

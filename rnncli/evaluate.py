@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnncli import adaptive
+from rnncli import adaptive, layers
 from rnncli.data import eval_streams, windows
 from rnncli.model import RNNLM
 from rnncli.parallel import count_above, for_row_blocks
@@ -119,10 +119,7 @@ class Scorer:
     def __init__(self, model: RNNLM, k: int = 5):
         self.model, self.k = model, k
         if model.softmax is None:  # [W_hy; b_y]: the bias added within the product
-            H, V = model.W_hy.shape
-            self.W_aug = np.empty((H + 1, V), dtype=model.dtype)  # (H + 1, V)
-            self.W_aug[:H] = model.W_hy
-            self.W_aug[H] = model.params["b_y"]
+            self.W_aug = layers.with_bias_row(model.W_hy, model.params["b_y"])  # (H + 1, V)
             self.z = np.empty(0, dtype=model.dtype)  # the logits' buffer, kept across windows
 
     def __call__(self, h: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -139,7 +136,7 @@ class Scorer:
         N = h.shape[0]
         got, best_logp = np.empty(N), np.empty(N)
         best = np.empty(N, dtype=np.int64)
-        step = max(1, BLOCK // self.model.V)
+        step = product_rows(N, self.model.V)
         for s in range(0, N, step):  # the whole distribution, a block of rows at a time
             logp = self.model.log_probs(h[s: s + step])  # (n, V)
             idx, r = np.arange(logp.shape[0]), slice(s, s + logp.shape[0])
@@ -149,24 +146,28 @@ class Scorer:
         return got, best, best_logp
 
     def _buffer(self, N: int) -> np.ndarray:
-        V = self.W_aug.shape[1]
-        if self.z.size < min(N, max(1, BLOCK // V)) * V:
-            self.z = np.empty(min(N, max(1, BLOCK // V)) * V, dtype=self.W_aug.dtype)
+        """The logits' buffer, grown to what _logit_blocks needs for N rows."""
+        size = product_rows(N, self.W_aug.shape[1]) * self.W_aug.shape[1]
+        if self.z.size < size:
+            self.z = np.empty(size, dtype=self.W_aug.dtype)
         return self.z
 
 
-def _logit_blocks(h: np.ndarray, W_aug: np.ndarray, buffer: np.ndarray | None, rows) -> None:
-    """The full softmax's logits z = [h, 1] @ W_aug, one product per block of up to BLOCK // V
+def product_rows(N: int, V: int) -> int:
+    """How many of N rows one product of the full softmax's logits takes: up to BLOCK // V."""
+    return min(N, max(1, BLOCK // V))
+
+
+def _logit_blocks(h: np.ndarray, W_aug: np.ndarray, buffer: np.ndarray, rows) -> None:
+    """The full softmax's logits z = [h, 1] @ W_aug, one product per block of product_rows
     rows (the more rows, the nearer BLAS comes to its peak), written into `buffer` (a flat
-    array of at least min(N, BLOCK // V) * V elements; a new one if None); then
-    rows(block, first) for cache-sized pieces of each block, in parallel: `block` (k, V) is
-    rows first .. first + k of the whole, and the callee may overwrite it."""
+    array of at least product_rows(N, V) * V elements); then rows(block, first) for
+    cache-sized pieces of each block, in parallel: `block` (k, V) is rows first .. first + k of
+    the whole, and the callee may overwrite it."""
     N, H1 = h.shape[0], W_aug.shape[0]
     V = W_aug.shape[1]
-    step, sub = max(1, BLOCK // V), max(1, CACHE_BLOCK // V)
-    if buffer is None:
-        buffer = np.empty(min(N, step) * V, dtype=W_aug.dtype)
-    h_aug = np.empty((min(N, step), H1), dtype=W_aug.dtype)  # [h, 1]
+    step, sub = product_rows(N, V), max(1, CACHE_BLOCK // V)
+    h_aug = np.empty((step, H1), dtype=W_aug.dtype)  # [h, 1]
     h_aug[:, -1] = 1.0
     for s in range(0, N, step):
         n = min(step, N - s)
@@ -181,7 +182,7 @@ def _logit_blocks(h: np.ndarray, W_aug: np.ndarray, buffer: np.ndarray | None, r
 
 
 def full_target_scores(h: np.ndarray, targets: np.ndarray, W_aug: np.ndarray,
-                       buffer: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                       buffer: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The full softmax's target_scores, from W_aug = [W_hy; b_y] (H + 1, V) (see
     _logit_blocks for `buffer`).
 
@@ -205,15 +206,13 @@ def full_target_scores(h: np.ndarray, targets: np.ndarray, W_aug: np.ndarray,
     _logit_blocks(h, W_aug, buffer, rows)
     bad = np.flatnonzero(~((sums >= np.finfo(sums.dtype).tiny) & (sums < np.inf)))
     if len(bad):
-        z = h[bad] @ W_aug[:-1] + W_aug[-1]  # (n, V)
-        z -= z.max(axis=1, keepdims=True)
-        z -= np.log(np.exp(z).sum(axis=1, keepdims=True))
-        logp[bad] = z[np.arange(len(bad)), targets[bad]]
+        logp_bad = layers.log_softmax(h[bad] @ W_aug[:-1] + W_aug[-1])  # (n, V)
+        logp[bad] = logp_bad[np.arange(len(bad)), targets[bad]]
     return logp, rank
 
 
 def full_target_and_best(h: np.ndarray, targets: np.ndarray, W_aug: np.ndarray,
-                         buffer: np.ndarray | None = None):
+                         buffer: np.ndarray):
     """Scorer.best for the full softmax: per piece of the logits, the likeliest word (argmax),
     the shift by its logit, exp, sum."""
     N = h.shape[0]

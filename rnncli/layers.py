@@ -59,6 +59,14 @@ def embedding_backward(dx: np.ndarray, ids: np.ndarray, V: int) -> RowGrad:
 
 # --- output: y_t = softmax(h_t @ W_hy + b_y) ------------------------------------------------
 
+def with_bias_row(W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """[W; b]: W (H, V) with b (V,) as one more row, so that [h, 1] @ [W; b] = h @ W + b."""
+    W1 = np.empty((W.shape[0] + 1, W.shape[1]), dtype=W.dtype)  # (H + 1, V)
+    W1[:-1] = W
+    W1[-1] = b
+    return W1
+
+
 def linear_forward(h: np.ndarray, W: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, tuple]:
     """h (N, H) -> h @ W + b (N, V), as one product [h, 1] @ [W; b]: the bias rides in the
     product instead of a pass over the (N, V) result."""
@@ -66,10 +74,7 @@ def linear_forward(h: np.ndarray, W: np.ndarray, b: np.ndarray) -> tuple[np.ndar
     h1_T = np.empty((H + 1, N), dtype=h.dtype)  # [h, 1].T, laid out in rows for the backward
     h1_T[:H] = h.T
     h1_T[H] = 1.0
-    W1 = np.empty((H + 1, W.shape[1]), dtype=W.dtype)  # [W; b]
-    W1[:H] = W
-    W1[H] = b
-    return h1_T.T @ W1, (h1_T, W)
+    return h1_T.T @ with_bias_row(W, b), (h1_T, W)
 
 
 def linear_backward(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
