@@ -41,7 +41,7 @@ import numpy as np
 sys.path.insert(0, sys.argv[1])
 from rnncli.ngram.kn import estimate, score
 from rnncli.ngram.arpa import write_arpa
-from rnncli.vocab import Vocab
+from rnncli.text.vocab import Vocab
 d = np.load(sys.argv[2])
 vocab = Vocab(json.load(open(sys.argv[3])))
 start = time.perf_counter()
@@ -61,7 +61,7 @@ print(json.dumps({"build_s": built, "score_s": scored, "ngrams": [len(k) for k i
 
 def texts(corpus: str):
     """Training and test lines of a corpus and the tokeniser to read them with."""
-    from rnncli.tokenize import split_words
+    from rnncli.text.tokenize import split_words
     if corpus == "wikitext-2":
         read = (CORPORA / "wikitext-2" / "wiki.train.tokens", CORPORA / "wikitext-2"
                 / "wiki.test.tokens")
@@ -77,8 +77,8 @@ def texts(corpus: str):
 def encode(corpus: str):
     import numpy as np
 
-    from rnncli.tokenize import EOS
-    from rnncli.vocab import Vocab
+    from rnncli.text.tokenize import EOS
+    from rnncli.text.vocab import Vocab
     train, test, split = texts(corpus)
     train_tok = [[*split(x), EOS] for x in train]
     test_tok = [[*split(x), EOS] for x in test]

@@ -27,9 +27,9 @@ REPO = Path(__file__).resolve().parents[1]
 CHILD = """
 import sys, time, json
 sys.path.insert(0, sys.argv[2])
-from rnncli.config import load_config
-from rnncli.data import batchify
-from rnncli.train import prepare
+from rnncli.config.schema import load_config
+from rnncli.text.corpus import batchify
+from rnncli.train.loop import prepare
 start = time.perf_counter()
 corpus = prepare(load_config(sys.argv[1]))
 data = batchify(corpus.train_ids, 20)

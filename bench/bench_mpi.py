@@ -39,9 +39,9 @@ def worker(corpus: str, windows: int) -> None:
     """One job's training, timed; rank 0 prints one JSON line."""
     import numpy as np
 
-    from rnncli import distributed
-    from rnncli.config import config_from_dict
-    from rnncli.train import Silent, train
+    from rnncli.config.schema import config_from_dict
+    from rnncli.train import distributed
+    from rnncli.train.loop import Silent, train
 
     comm = distributed.world()
     B, T = 20, 35

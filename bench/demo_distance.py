@@ -25,11 +25,11 @@ from resultfile import write_results
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from rnncli.config import load_config  # noqa: E402
-from rnncli.decode import Decoding  # noqa: E402
+from rnncli.config.schema import load_config  # noqa: E402
 from rnncli.demo.make_cuisine import CLAUSES, CUISINES  # noqa: E402
-from rnncli.predict import complete  # noqa: E402
-from rnncli.train import train  # noqa: E402
+from rnncli.infer.decode import Decoding  # noqa: E402
+from rnncli.infer.predict import complete  # noqa: E402
+from rnncli.train.loop import train  # noqa: E402
 
 BANDS = [(0, 5), (6, 11), (12, 17), (18, 23), (24, 29), (30, 99)]
 

@@ -24,11 +24,11 @@ from resultfile import write_results
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from rnncli import store  # noqa: E402
-from rnncli.config import load_config  # noqa: E402
+from rnncli.config.schema import load_config  # noqa: E402
 from rnncli.demo.make_cuisine import CUISINES  # noqa: E402
-from rnncli.predict import complete  # noqa: E402
-from rnncli.train import train  # noqa: E402
+from rnncli.infer.predict import complete  # noqa: E402
+from rnncli.store import model_folder  # noqa: E402
+from rnncli.train.loop import train  # noqa: E402
 
 MEASURES = ("score", "drop", "share", "grad_norm")
 
@@ -41,10 +41,10 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         if a.model is None:
             print("[bench] training the demo model ...", file=sys.stderr, flush=True)
-            saved = store.load(store.save(train(load_config(REPO / "configs" / "cuisine.yaml")),
-                                          Path(tmp) / "demo"))
+            trained = train(load_config(REPO / "configs" / "cuisine.yaml"))
+            saved = model_folder.load(model_folder.save(trained, Path(tmp) / "demo"))
         else:
-            saved = store.load(a.model)
+            saved = model_folder.load(a.model)
 
     dishes = {d for ds in CUISINES.values() for d in ds}
     lines = (REPO / "corpora" / "cuisine.txt").read_text(encoding="utf-8").splitlines()

@@ -13,7 +13,7 @@ Only that step is timed, after --warmup untimed windows, until --max-tokens time
 reference's (`tokens_per_s`, `train_tokens`, `seconds`, `flops_per_token`, `gflops`, ...).
 `--adaptive 2000,10000` trains with rnncli's adaptive softmax (div_value 4), as the reference's
 flag does with PyTorch's. With --valid, the validation text is then scored by
-`rnncli.evaluate.evaluate` exactly as `rnncli eval` scores it (32 streams, 32 steps), timed:
+`rnncli.infer.evaluate.evaluate` exactly as `rnncli eval` scores it (32 streams, 32 steps), timed:
 `valid_ppl`, `eval_tokens_per_s`, and `eval_speedup` (eval over training tokens/s).
 
     python bench/rnncli_rnnlm.py --train TRAIN --max-vocab 10000 --emb 200 --hidden 200 \\
@@ -71,14 +71,14 @@ def main(argv=None):
             os.environ[k] = str(a.threads)
     # this checkout's rnncli, whatever is installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from rnncli.blas import short_spin
+    from rnncli.nn.blas import short_spin
     short_spin()  # as the command line does, before NumPy loads OpenBLAS
     import numpy as np
 
-    from rnncli.data import batchify, windows
-    from rnncli.model import RNNLM
-    from rnncli.optim import clip_global_norm, sgd_step
-    from rnncli.vocab import Vocab
+    from rnncli.nn.model import RNNLM
+    from rnncli.text.corpus import batchify, windows
+    from rnncli.text.vocab import Vocab
+    from rnncli.train.sgd import clip_global_norm, sgd_step
 
     # ---- data (not timed)
     t0 = time.perf_counter()
@@ -92,7 +92,7 @@ def main(argv=None):
     E, H = a.emb, a.hidden
     softmax = None
     if a.adaptive:
-        from rnncli.adaptive import clusters
+        from rnncli.nn.adaptive_softmax import clusters
         softmax = clusters(V, H, [int(c) for c in a.adaptive.split(",")], 4.0)
     model = RNNLM.init(V, E, H, seed=a.seed, cell=a.cell, softmax=softmax)
     h = model.zero_state(a.batch)
@@ -117,7 +117,7 @@ def main(argv=None):
     tps = timed_tokens / timed_s if timed_s > 0 else float("nan")
     valid_ppl = eval_tps = None
     if a.valid:
-        from rnncli.evaluate import evaluate
+        from rnncli.infer.evaluate import evaluate
         valid_ids = vocab.encode(read_tokens(a.valid))[: a.eval_tokens or None]
         ts = time.perf_counter()
         scores = evaluate(model, valid_ids, vocab.eos, vocab.unk, reset_at_eos=False)

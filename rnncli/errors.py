@@ -27,8 +27,8 @@ class PromptError(RnncliError):
 
 class OptionError(PromptError):
     """Completion options that cannot be used, in the library's own names (the fields of
-    rnncli.decode.Decoding, the keyword arguments of rnncli.predict.complete); the command line
-    words it with its flags.
+    rnncli.infer.decode.Decoding, the keyword arguments of rnncli.infer.predict.complete); the
+    command line words it with its flags.
 
     Attributes:
         options: the options at fault, e.g. ("top_k",) or ("beam", "sample")

@@ -42,15 +42,15 @@ def tiny_config(tmp_path, tiny_corpus):
 def tiny_model(tmp_path_factory):
     """The tiny corpus learned well (40 epochs), trained once per test run: a model folder.
     Shared: tests read it, never change it."""
-    from rnncli import store
-    from rnncli.config import load_config
-    from rnncli.train import train
+    from rnncli.config.schema import load_config
+    from rnncli.store import model_folder
+    from rnncli.train.loop import train
 
     folder = tmp_path_factory.mktemp("tiny")
     (folder / "tiny.txt").write_text(TINY_TEXT)
     (folder / "tiny.yaml").write_text(TINY_CONFIG)
     config = load_config(folder / "tiny.yaml", ["train.epochs=40"])
-    return store.save(train(config), folder / "model")
+    return model_folder.save(train(config), folder / "model")
 
 
 @pytest.fixture(scope="session")
@@ -66,17 +66,18 @@ def demo_model(tmp_path_factory):
     model says uses `fixed_demo_model` instead."""
     from pathlib import Path
 
-    from rnncli import store
-    from rnncli.config import load_config
-    from rnncli.train import train
+    from rnncli.config.schema import load_config
+    from rnncli.store import model_folder
+    from rnncli.train.loop import train
 
     config = Path(__file__).resolve().parents[1] / "configs" / "cuisine.yaml"
     if os.environ.get("RNNCLI_DEMO_MODEL"):
-        given, demo = store.load(os.environ["RNNCLI_DEMO_MODEL"]), load_config(config)
+        given, demo = model_folder.load(os.environ["RNNCLI_DEMO_MODEL"]), load_config(config)
         if (given.config.model, given.config.train) != (demo.model, demo.train):
             pytest.fail("RNNCLI_DEMO_MODEL is not a model trained with configs/cuisine.yaml")
         return given.path
-    return store.save(train(load_config(config)), tmp_path_factory.mktemp("demo") / "cuisine")
+    trained = train(load_config(config))
+    return model_folder.save(trained, tmp_path_factory.mktemp("demo") / "cuisine")
 
 
 @pytest.fixture(scope="session")

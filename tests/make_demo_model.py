@@ -20,9 +20,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from rnncli import store  # noqa: E402
-from rnncli.config import load_config  # noqa: E402
-from rnncli.train import train  # noqa: E402
+from rnncli.config.schema import load_config  # noqa: E402
+from rnncli.store import model_folder  # noqa: E402
+from rnncli.train.loop import train  # noqa: E402
 
 OUT = REPO / "tests" / "fixtures" / "demo-model"
 
@@ -36,7 +36,7 @@ def main() -> None:
     for record in saved.history:
         record["seconds"] = round(record["seconds"], 1)
         record["tokens_per_s"] = round(record["tokens_per_s"])
-    print(store.save(saved, OUT))
+    print(model_folder.save(saved, OUT))
 
 
 if __name__ == "__main__":

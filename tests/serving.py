@@ -11,8 +11,8 @@ import urllib.error
 import urllib.request
 from contextlib import contextmanager
 
-from rnncli import store
 from rnncli.serve.settings import Settings
+from rnncli.store import model_folder
 
 
 @contextmanager
@@ -23,7 +23,7 @@ def served(model_dir, **limits):
     from rnncli.serve.app import create_app
     from rnncli.serve.run import bind
 
-    app = create_app(store.load(model_dir), Settings(**limits))
+    app = create_app(model_folder.load(model_dir), Settings(**limits))
     sock = bind("127.0.0.1", 0)
     server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning",
                                            access_log=False))

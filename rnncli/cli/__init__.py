@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from rnncli.blas import short_spin
+from rnncli.nn.blas import short_spin
 
 short_spin()  # before anything imports NumPy
 

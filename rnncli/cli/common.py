@@ -80,12 +80,12 @@ def stderr_console():
 
 
 def load_model(model: Path | None):
-    from rnncli import store
-    from rnncli.state import last_model
+    from rnncli.store import model_folder
+    from rnncli.store.remembered import last_model
 
     if model is None:
         model = last_model()
     if model is None:
         raise ModelError("no model given and none trained yet: run `rnncli train` or pass "
                          "--model DIR")
-    return store.load(model)
+    return model_folder.load(model)

@@ -88,9 +88,9 @@ def complete(
     --beam, "explain" and "trace" when asked for; a completion's line ends are newline characters
     in its string.
     """
-    from rnncli.decode import Decoding
     from rnncli.errors import PromptError
-    from rnncli.predict import complete as run_complete
+    from rnncli.infer.decode import Decoding
+    from rnncli.infer.predict import complete as run_complete
 
     decoding = Decoding(words=words, until=until.value if until else None, lines=lines,
                         sample=sample,
@@ -161,7 +161,7 @@ def score_(
     {"sentence", "logprob", "perplexity", "tokens": [{"token", "surprisal_bits", "best",
     "best_prob"}]}. The line's end (`<eos>`) is scored too, as in `eval`.
     """
-    from rnncli.score import score as run_score
+    from rnncli.infer.score import score as run_score
 
     piped = from_stdin(sentences, "sentence")
     saved = load_model(model)

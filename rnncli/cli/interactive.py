@@ -28,7 +28,7 @@ def _readline_history():
         import readline
     except ImportError:  # not every Python has it: the session works without history
         return None
-    from rnncli.state import state_dir
+    from rnncli.store.remembered import state_dir
 
     path = state_dir() / "history"
     try:

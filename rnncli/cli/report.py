@@ -14,7 +14,7 @@ def _clock(seconds: float) -> str:
 
 
 class ConsoleReporter:
-    """Implements rnncli.train.Reporter for the command line."""
+    """Implements rnncli.train.loop.Reporter for the command line."""
 
     def __init__(self, console: Console):
         self.console = console

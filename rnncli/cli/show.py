@@ -24,10 +24,10 @@ def show(
     """Describe a model folder: cell, sizes, parameters, bytes on disk, vocabulary, corpus,
     tokens seen, time, why training stopped; then training loss and validation perplexity
     against tokens seen, and the gradient norm, drawn in the terminal. `--json` gives it all
-    (rnncli.show.describe) for scripts."""
+    (rnncli.store.describe.describe) for scripts."""
     from rnncli.errors import ModelError
-    from rnncli.show import describe
-    from rnncli.state import last_model
+    from rnncli.store.describe import describe
+    from rnncli.store.remembered import last_model
 
     folder = model_dir if model_dir is not None else last_model()
     if folder is None:

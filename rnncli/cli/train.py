@@ -42,7 +42,7 @@ def train(
     Started by `mpiexec -n N` (or `srun`), the N ranks train one model on the streams dealt
     out; rank 0 prints and writes.
     """
-    from rnncli import distributed
+    from rnncli.train import distributed
 
     try:
         comm = distributed.world()
@@ -65,14 +65,15 @@ def _train(comm, config, set_, out, resume, init_from) -> None:
     import shutil
     import signal
 
-    from rnncli import distributed, store
-    from rnncli.checkpoint import load_checkpoint
     from rnncli.cli.report import ConsoleReporter
-    from rnncli.config import load_config
+    from rnncli.config.schema import load_config
     from rnncli.errors import ConfigError
-    from rnncli.state import remember_last
-    from rnncli.train import Diverged, Interrupted, Silent, StopFlag
-    from rnncli.train import train as run_training
+    from rnncli.store import model_folder
+    from rnncli.store.remembered import remember_last
+    from rnncli.train import distributed
+    from rnncli.train.checkpoint import load_checkpoint
+    from rnncli.train.loop import Diverged, Interrupted, Silent, StopFlag
+    from rnncli.train.loop import train as run_training
 
     checkpoint, init = None, None
     if resume is not None:
@@ -84,10 +85,10 @@ def _train(comm, config, set_, out, resume, init_from) -> None:
         if out is not None:
             cfg.output = str(out.resolve())
     else:
-        init = store.load(init_from) if init_from is not None else None
+        init = model_folder.load(init_from) if init_from is not None else None
         cfg = load_config(config, set_ or [], str(out) if out is not None else None,
                           init_from=None if init is None else init.config)
-    store.check_output(cfg.output)  # now, not after the training
+    model_folder.check_output(cfg.output)  # now, not after the training
     distributed.Shard(comm, cfg.train.batch_size)  # the streams deal out evenly to the ranks
     ckpt_path = Path(cfg.output).with_name(Path(cfg.output).name + ".checkpoint")
     lead = comm.rank == 0  # the one rank that prints and writes
@@ -114,7 +115,7 @@ def _train(comm, config, set_, out, resume, init_from) -> None:
             raise typer.Exit(1) from None  # rank 0 says it
         if e.saved is None:
             raise
-        kept = store.save(e.saved, cfg.output)  # keep the best model so far
+        kept = model_folder.save(e.saved, cfg.output)  # keep the best model so far
         remember_last(kept)
         raise Diverged(f"{e}; the best model so far is kept in {kept}", None) from None
     finally:
@@ -125,7 +126,7 @@ def _train(comm, config, set_, out, resume, init_from) -> None:
     distributed.done(comm)
     if not lead:
         return
-    path = store.save(saved, cfg.output)
+    path = model_folder.save(saved, cfg.output)
     remember_last(path)
     if ckpt_path.exists():  # the run is complete: its checkpoint has served
         shutil.rmtree(ckpt_path, ignore_errors=True)
@@ -167,9 +168,9 @@ def eval_(
     """
     import numpy as np
 
-    from rnncli.data import encode_lines, read_lines
-    from rnncli.evaluate import evaluate
-    from rnncli.tokenize import keeps_blank_lines
+    from rnncli.infer.evaluate import evaluate
+    from rnncli.text.corpus import encode_lines, read_lines
+    from rnncli.text.tokenize import keeps_blank_lines
 
     if baseline is not None:
         from rnncli.ngram.baseline import parse_order
@@ -241,16 +242,16 @@ def export_(
     """
     import sys
 
-    from rnncli import store
     from rnncli.errors import ModelError
-    from rnncli.export import export, export_bytes
+    from rnncli.store import model_folder
+    from rnncli.store.export import export, export_bytes
 
     if str(out) != "-":
-        print(export(store.load(model_dir), out, fmt), flush=True)
+        print(export(model_folder.load(model_dir), out, fmt), flush=True)
         return
     if sys.stdout.isatty():
         raise ModelError("-: will not write a binary file to a terminal; redirect stdout "
                          "or name a file")
-    data = export_bytes(store.load(model_dir), fmt)
+    data = export_bytes(model_folder.load(model_dir), fmt)
     sys.stdout.buffer.write(data)
     sys.stdout.buffer.flush()

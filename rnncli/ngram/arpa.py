@@ -21,7 +21,7 @@ import numpy as np
 
 from rnncli.errors import ModelError
 from rnncli.ngram.kn import KNModel
-from rnncli.vocab import Vocab
+from rnncli.text.vocab import Vocab
 
 LOG10E = 1.0 / math.log(10.0)
 

@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from rnncli.errors import ConfigError, ModelError
-from rnncli.evaluate import evaluate
+from rnncli.infer.evaluate import evaluate
 from rnncli.ngram import folder
 from rnncli.ngram.corpus import model_texts
 from rnncli.ngram.kn import MAX_ORDER, KNModel, estimate, score
 from rnncli.ngram.mix import choose_lambda, mix_logp
-from rnncli.store import SavedModel
+from rnncli.store.model_folder import SavedModel
 
 Say = Callable[[str], None]
 

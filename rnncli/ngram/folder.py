@@ -5,7 +5,7 @@
     DIR/kn.json          format and version, order, discounts, the vocabulary, what it was
                          built from, and the tensors file's SHA-256 and size
 
-Written atomically (rnncli.atomic), never over a folder that is something else; a tensors file
+Written atomically (rnncli.store.atomic), never over a folder that is something else; a tensors file
 that fails its checksum, or arrays that do not fit together, are refused on loading.
 """
 
@@ -20,7 +20,7 @@ import numpy as np
 
 from rnncli.errors import ModelError
 from rnncli.ngram.kn import MAX_ORDER, KNModel
-from rnncli.vocab import Vocab
+from rnncli.text.vocab import Vocab
 
 FORMAT = "rnncli-ngram"
 VERSION = 1
@@ -40,7 +40,7 @@ def save(kn: KNModel, vocab: Vocab, path: str | Path, source: dict[str, Any]) ->
     """Write a KN model and the vocabulary it speaks as the folder `path`, atomically."""
     from safetensors.numpy import save as save_bytes
 
-    from rnncli import atomic
+    from rnncli.store import atomic
 
     check_output(path)
     tensors = {}
@@ -113,7 +113,7 @@ def load(path: str | Path) -> tuple[KNModel, Vocab, dict[str, Any]]:
 
 def _read(file: Path) -> bytes:
     """The bytes of a regular file (a pipe or device is refused, not read)."""
-    from rnncli.files import open_regular
+    from rnncli.text.files import open_regular
 
     with open_regular(file) as f:
         return f.read()

@@ -38,8 +38,8 @@ from rnncli.serve.schema import (
     score_request,
 )
 from rnncli.serve.settings import Settings
-from rnncli.show import describe
-from rnncli.store import SavedModel
+from rnncli.store.describe import describe
+from rnncli.store.model_folder import SavedModel
 
 STATIC = Path(__file__).resolve().parent / "static"
 DRAIN_LIMIT = 64 << 20  # an oversized body is read and dropped up to this much, then cut off

@@ -20,10 +20,10 @@ import time
 import uuid
 from dataclasses import dataclass, replace
 
-from rnncli.predict import split_texts
+from rnncli.infer.predict import split_texts
 from rnncli.serve.schema import OPENAI, BadRequest, decoding, fields, seed_ok, texts
 from rnncli.serve.settings import Settings
-from rnncli.tokenize import detokenize
+from rnncli.text.tokenize import detokenize
 
 MAX_TOKENS = 16  # OpenAI's default
 MAX_LOGPROBS = 5  # OpenAI's limit

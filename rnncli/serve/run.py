@@ -8,7 +8,7 @@ import sys
 
 from rnncli.errors import RnncliError
 from rnncli.serve.settings import Settings
-from rnncli.store import SavedModel
+from rnncli.store.model_folder import SavedModel
 
 BACKLOG = 2048  # connections waiting to be accepted (uvicorn's default)
 GRACE_S = 30  # in-flight requests get this long to finish after Ctrl-C / SIGTERM

@@ -8,9 +8,9 @@ import difflib
 import json
 from dataclasses import dataclass, replace
 
-from rnncli.decode import Decoding
 from rnncli.errors import OptionError, PromptError
-from rnncli.predict import split_texts
+from rnncli.infer.decode import Decoding
+from rnncli.infer.predict import split_texts
 from rnncli.serve.settings import Settings
 
 

@@ -3,16 +3,16 @@ every request in the batch at once, the answers handed back request by request."
 
 from __future__ import annotations
 
-from rnncli.decode import prompt_rngs
-from rnncli.predict import complete, split_texts
-from rnncli.score import continuation_logprobs, score
+from rnncli.infer.decode import prompt_rngs
+from rnncli.infer.predict import complete, split_texts
+from rnncli.infer.score import continuation_logprobs, score
 from rnncli.serve.batcher import Job
-from rnncli.store import SavedModel
+from rnncli.store.model_folder import SavedModel
 
 
 def run(saved: SavedModel, key: tuple, jobs: list[Job]) -> list[list]:
     """Answer a group of jobs that share `key` (see schema.CompleteRequest.key):
-    ("score",) -> Score per text; ("complete", decoding, next_k, explain, trace, top) ->
+    ("score",) -> SentenceScore per text; ("complete", decoding, next_k, explain, trace, top) ->
     Completion per text, or (Completion, per-token log-probabilities) when top is not None."""
     texts = [x for job in jobs for x in job.texts]
     if key[0] == "score":

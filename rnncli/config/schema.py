@@ -1,0 +1,316 @@
+"""The training config: dataclasses are the schema, YAML the values, `--set` the last word.
+
+Precedence: built-in defaults < the YAML file < `--set key.path=value` (parsed as a YAML scalar).
+Paths in a file resolve against the file's folder; paths given on the command line against the
+working directory. Every problem raises `ConfigError` naming the source and the key path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rnncli.config.reader import Schema, check_path, kind
+from rnncli.errors import ConfigError
+from rnncli.text.tokenize import EOS, TOKENIZERS
+
+DEMO_DIR = Path(__file__).resolve().parents[1] / "demo"
+
+CELLS = ("rnn", "lstm", "gru")
+PATH = {"path": True}  # field metadata: a path, resolved against the folder of whoever gave it
+SOFTMAXES = ("full", "adaptive")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
+# what a null train.lr / eps / weight_decay means: PyTorch's defaults, except sgd's lr, rnncli's
+# own (torch.optim.SGD has 1e-3), tuned for the demo
+DEFAULT_LR = {"sgd": 2.0, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-2, "adagrad": 1e-2}
+DEFAULT_EPS = {"sgd": 1e-8, "adam": 1e-8, "adamw": 1e-8, "rmsprop": 1e-8, "adagrad": 1e-10}
+DEFAULT_WEIGHT_DECAY = {"sgd": 0.0, "adam": 0.0, "adamw": 1e-2, "rmsprop": 0.0, "adagrad": 0.0}
+MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
+
+
+@dataclass
+class DataConfig:
+    # corpus file(s); the default is the bundled demo's
+    train: list[str] = field(default_factory=lambda: [str(DEMO_DIR / "cuisine.txt")],
+                             metadata=PATH)
+    # validation file; None -> hold out valid_fraction of the lines
+    valid: str | None = field(default=None, metadata=PATH)
+    valid_fraction: float = 0.1  # share of lines held out when valid is None
+    tokenizer: str = "word"  # word | char | whitespace (pre-tokenised text: line.split())
+    unk_token: str = "<unk>"  # the corpus's spelling of the unknown word: one token, <unk>
+    lowercase: bool = False  # fold case before building the vocabulary
+    min_count: int = 1  # words seen fewer times become <unk>
+    max_vocab: int | None = None  # keep only this many most frequent words (specials included)
+
+
+@dataclass
+class ModelConfig:
+    cell: str = "rnn"  # rnn | lstm | gru (gate order and equations as PyTorch's)
+    embedding: int = 32  # size of the word vectors x_t
+    hidden: int = 64  # size of the hidden state h_t
+    layers: int = 1  # stacked recurrent layers
+    dropout: float = 0.0  # inverted dropout on the embeddings, between layers, before the output
+    tie_weights: bool = False  # the output matrix is the embedding matrix (embedding == hidden)
+    init: float | None = None  # uniform(-init, init) for every weight; None: per-matrix defaults
+    forget_bias: float | None = None  # LSTM: the forget gate's initial bias (1.0 keeps memories)
+    softmax: str = "full"  # full | adaptive (Grave et al. 2017: a head and tail clusters)
+    # adaptive: word ids where the head ends and each tail cluster begins (ids are by frequency)
+    cutoffs: list[int] = field(default_factory=lambda: [2000, 10000])
+    div_value: float = 4.0  # adaptive: tail cluster i projects h to hidden / div_value^(i+1)
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 90  # passes over the training corpus
+    max_tokens: int | None = None  # a budget: stop after this many training targets, then
+    # validate (mid-epoch too); null: all the epochs
+    batch_size: int = 8  # parallel streams
+    bptt: int = 64  # steps per truncated-BPTT window
+    optimizer: str = "sgd"  # sgd | adam | adamw | rmsprop | adagrad (torch.optim's semantics)
+    lr: float | None = None  # step size; null: 2.0 for sgd, PyTorch's default for the others
+    lr_decay: float = 0.5  # lr *= lr_decay when validation perplexity stops improving
+    clip: float = 1.0  # global gradient-norm clip; 0 turns clipping off
+    momentum: float = 0.0  # sgd and rmsprop momentum; 0 is the lesson's plain SGD
+    nesterov: bool = False  # Nesterov's momentum instead of the classical one (sgd)
+    weight_decay: float | None = None  # L2 penalty dW += weight_decay * W (adamw: decoupled);
+    # null: 0.01 for adamw, as PyTorch, else 0
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])  # adam(w) moment decays
+    eps: float | None = None  # added to the root; null: 1e-10 for adagrad, else 1e-8
+    alpha: float = 0.99  # rmsprop's smoothing constant for the squared gradients
+    reset_at_eos: bool = True  # lines are independent: h restarts from zero after each <eos>
+    seed: int = 0  # initial weights and held-out lines
+    checkpoint_every: int | str | None = None  # a resumable checkpoint every N steps, or every
+    # "10m" / "30s" / "1h" of training; null: only when interrupted
+    patience: int | None = None  # stop after this many epochs without a better valid ppl
+    min_lr: float = 0.0  # stop once lr_decay takes lr below this
+    max_time: str | None = None  # a budget such as "15m", "2h", "90s": stop at the first
+    # window past it, keeping the best weights
+    log_every: int = 50  # a line in metrics.jsonl every this many steps
+    sample_prompts: list[str] = field(default_factory=list)  # completed after every epoch
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    output: str = field(default="runs/cuisine", metadata=PATH)  # the model folder `train` writes
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+SCHEMA = Schema(Config)  # the keys, sections and paths that YAML files and --set may give
+
+
+def load_config(path: str | Path | None = None, overrides: typing.Sequence[str] = (),
+                out: str | None = None, init_from: Config | None = None) -> Config:
+    """Build a Config from defaults, an optional YAML file and `--set` overrides.
+
+    Args:
+        path: YAML file, or None for the built-in defaults (the bundled demo).
+        overrides: strings `key.path=value`; the value is read as a YAML scalar.
+        out: the output folder from `--out`, which wins over everything.
+        init_from: fine-tuning: the trained model's config, whose architecture and
+            tokenisation are kept (a file or --set asking for others is a ConfigError).
+    Returns:
+        A validated Config whose paths are absolute.
+    """
+    raw: dict[str, Any] = {}
+    sources: dict[str, str] = {}  # key path -> where its value came from
+    if path is not None:
+        path = Path(path)
+        raw, sources = SCHEMA.read_file(path)
+    default_source = str(path) if path is not None else "defaults"
+    for item in overrides:
+        SCHEMA.override(raw, sources, item, "--set")
+    if out is not None:
+        check_path(out, "--out", "output")
+        raw["output"] = str(Path(out).resolve())
+        sources["output"] = "--out"
+
+    if path is None:  # defaults name the demo corpus absolutely; the output goes under cwd
+        raw.setdefault("output", str(Path.cwd() / Config.output))
+    elif "output" not in raw:
+        raw["output"] = str(Path.cwd() / "runs" / path.stem)
+    if init_from is not None:
+        _adopt(raw, sources, default_source, init_from)
+    config = SCHEMA.build(raw, sources, default_source)
+    validate(config, sources, default_source)
+    return config
+
+
+ARCHITECTURE = {"model": ("cell", "embedding", "hidden", "layers", "tie_weights"),
+                "data": ("tokenizer", "lowercase")}  # what a fine-tuned model keeps
+
+
+def _adopt(raw: dict[str, Any], sources: dict[str, str], default_source: str,
+           base: Config) -> None:
+    """Fine-tuning: take the model's architecture and tokenisation into `raw`, refusing a
+    value that asks for another; the model's dropout, init and forget_bias unless given."""
+    for section, keys in ARCHITECTURE.items():
+        given = raw.setdefault(section, {})
+        if not isinstance(given, dict):
+            return  # SCHEMA.build says what is wrong with it
+        theirs = getattr(base, section)
+        for key in keys:
+            path, want = f"{section}.{key}", getattr(theirs, key)
+            if key in given and given[key] != want:
+                raise ConfigError(
+                    f"{sources.get(path, default_source)}: {path}: {given[key]!r}, but the "
+                    f"model to fine-tune has {want!r}; fine-tuning keeps the model's "
+                    f"architecture and vocabulary (remove {path} or set it to {want!r})")
+            given[key] = want
+    for key in ("dropout", "init", "forget_bias"):
+        raw["model"].setdefault(key, getattr(base.model, key))
+
+
+def resolve_defaults(t: TrainConfig) -> None:
+    """Fill the optimiser's null settings with its defaults (once the optimiser is known)."""
+    if t.optimizer in OPTIMIZERS:
+        t.lr = DEFAULT_LR[t.optimizer] if t.lr is None else t.lr
+        t.eps = DEFAULT_EPS[t.optimizer] if t.eps is None else t.eps
+        t.weight_decay = (DEFAULT_WEIGHT_DECAY[t.optimizer] if t.weight_decay is None
+                          else t.weight_decay)
+
+
+def validate(config: Config, sources: dict[str, str] | None = None,
+             default_source: str = "defaults") -> None:
+    """Refuse values that have the right type but make no sense."""
+    sources = sources or {}
+
+    def fail(key: str, message: str) -> None:
+        raise ConfigError(f"{sources.get(key, default_source)}: {key}: {message}")
+
+    d, m, t = config.data, config.model, config.train
+    if t.optimizer not in OPTIMIZERS:
+        fail("train.optimizer", f"must be one of {', '.join(OPTIMIZERS)}, got {t.optimizer!r}")
+    resolve_defaults(t)
+    if not d.train:
+        fail("data.train", "needs at least one corpus file")
+    if not 0.0 <= d.valid_fraction < 1.0:
+        fail("data.valid_fraction", f"must be in [0, 1), got {d.valid_fraction}")
+    if d.tokenizer not in TOKENIZERS:
+        fail("data.tokenizer", f"must be one of {', '.join(TOKENIZERS)}, got {d.tokenizer!r}")
+    if not d.unk_token or any(c.isspace() for c in d.unk_token) or d.unk_token == EOS:
+        fail("data.unk_token", f"must be one token, without spaces and not {EOS}, "
+                               f"got {d.unk_token!r}")
+    if d.min_count < 1:
+        fail("data.min_count", f"must be at least 1, got {d.min_count}")
+    if d.max_vocab is not None and d.max_vocab < 3:
+        fail("data.max_vocab", f"must be at least 3 (<unk>, <eos> and one word), got {d.max_vocab}")
+    if m.cell not in CELLS:
+        fail("model.cell", f"must be one of {', '.join(CELLS)}, got {m.cell!r}")
+    for key, value in (("model.embedding", m.embedding), ("model.hidden", m.hidden),
+                       ("model.layers", m.layers), ("train.epochs", t.epochs),
+                       ("train.batch_size", t.batch_size), ("train.bptt", t.bptt)):
+        if value < 1:
+            fail(key, f"must be at least 1, got {value}")
+    if not 0.0 <= m.dropout < 1.0:
+        fail("model.dropout", f"must be in [0, 1), got {m.dropout}")
+    if m.tie_weights and m.embedding != m.hidden:
+        fail("model.tie_weights", f"needs model.embedding == model.hidden, got "
+                                  f"{m.embedding} and {m.hidden}")
+    if m.softmax not in SOFTMAXES:
+        fail("model.softmax", f"must be one of {', '.join(SOFTMAXES)}, got {m.softmax!r}")
+    if not m.cutoffs or any(c < 1 for c in m.cutoffs) or m.cutoffs != sorted(set(m.cutoffs)):
+        fail("model.cutoffs", f"must be word ids above 0 in increasing order, got {m.cutoffs}")
+    if not m.div_value > 0:
+        fail("model.div_value", f"must be > 0, got {m.div_value}")
+    if m.softmax == "adaptive":
+        if m.tie_weights:
+            fail("model.tie_weights", "does not combine with model.softmax: adaptive")
+        if m.hidden // m.div_value ** len(m.cutoffs) < 1:
+            fail("model.div_value", f"leaves the last tail cluster no dimensions: hidden "
+                                    f"{m.hidden} / {m.div_value}^{len(m.cutoffs)} < 1")
+    if m.init is not None and not m.init > 0:
+        fail("model.init", f"must be > 0 (or null for the defaults), got {m.init}")
+    if not 0.0 <= t.momentum < 1.0:
+        fail("train.momentum", f"must be in [0, 1), got {t.momentum}")
+    if t.nesterov and t.momentum == 0:
+        fail("train.nesterov", "needs train.momentum > 0")
+    if not t.weight_decay >= 0:
+        fail("train.weight_decay", f"must be >= 0, got {t.weight_decay}")
+    if not t.lr > 0:
+        fail("train.lr", f"must be > 0, got {t.lr}")
+    _validate_optimizer(t, fail)
+    _validate_stopping(t, fail)
+    if not 0.0 < t.lr_decay <= 1.0:
+        fail("train.lr_decay", f"must be in (0, 1], got {t.lr_decay}")
+    if not t.clip >= 0:
+        fail("train.clip", f"must be >= 0 (0 turns clipping off), got {t.clip}")
+    if t.checkpoint_every is not None:
+        try:
+            checkpoint_interval(t.checkpoint_every)
+        except ValueError as e:
+            fail("train.checkpoint_every", str(e))
+    if t.max_tokens is not None and t.max_tokens < 1:
+        fail("train.max_tokens", f"must be at least 1 (or null: all epochs), got {t.max_tokens}")
+    if t.seed < 0:
+        fail("train.seed", f"must be >= 0, got {t.seed}")
+
+
+def _validate_optimizer(t: TrainConfig, fail) -> None:
+    if t.momentum != 0 and t.optimizer not in MOMENTUM_OPTIMIZERS:
+        fail("train.momentum", f"{t.optimizer} has no momentum (only sgd and rmsprop); "
+                               "adam and adamw have train.betas")
+    if t.nesterov and t.optimizer != "sgd":
+        fail("train.nesterov", f"only sgd has Nesterov's momentum, not {t.optimizer}")
+    if len(t.betas) != 2 or not all(0.0 <= b < 1.0 for b in t.betas):
+        fail("train.betas", f"must be two numbers in [0, 1), got {t.betas}")
+    if not t.eps > 0:
+        fail("train.eps", f"must be > 0, got {t.eps}")
+    if not 0.0 <= t.alpha < 1.0:
+        fail("train.alpha", f"must be in [0, 1), got {t.alpha}")
+
+
+def _validate_stopping(t: TrainConfig, fail) -> None:
+    if t.patience is not None and t.patience < 1:
+        fail("train.patience", f"must be at least 1 epoch (or null), got {t.patience}")
+    if not t.min_lr >= 0:
+        fail("train.min_lr", f"must be >= 0, got {t.min_lr}")
+    if t.max_time is not None:
+        try:
+            duration(t.max_time)
+        except ValueError as e:
+            fail("train.max_time", str(e))
+    if t.log_every < 1:
+        fail("train.log_every", f"must be at least 1 step, got {t.log_every}")
+    for prompt in t.sample_prompts:
+        if not prompt.strip():
+            fail("train.sample_prompts", "a prompt is empty")
+
+
+def duration(text: str) -> float:
+    """"30s" / "10m" / "1.5h" -> seconds; ValueError for anything else."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|m|h)\s*", str(text))
+    if not match or float(match[1]) <= 0:
+        raise ValueError(f"expected a time such as 30s, 10m, 1h, got {text!r}")
+    return float(match[1]) * {"s": 1, "m": 60, "h": 3600}[match[2]]
+
+
+def checkpoint_interval(every: int | str) -> tuple[int | None, float | None]:
+    """train.checkpoint_every -> (steps, seconds), one of them None: 500 -> (500, None),
+    "10m" -> (None, 600.0). ValueError when it is neither."""
+    if isinstance(every, int):
+        if every < 1:
+            raise ValueError(f"must be at least 1 step, got {every}")
+        return every, None
+    try:
+        return None, duration(every)
+    except ValueError:
+        raise ValueError(f"expected steps (500) or a time (30s, 10m, 1h), got {every!r}") from None
+
+
+def config_from_dict(raw: dict[str, Any], source: str = "model.json") -> Config:
+    """Rebuild a Config saved with `Config.to_dict` (as in a model folder)."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping of sections, got {kind(raw)}")
+    SCHEMA.check_keys(raw, source)
+    config = SCHEMA.build(raw, {}, source)
+    validate(config, {}, source)
+    return config

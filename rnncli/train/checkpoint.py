@@ -1,0 +1,150 @@
+"""Resumable checkpoints: everything a training run needs to go on exactly where it stopped.
+
+    DIR/checkpoint.safetensors   param/NAME       the weights now
+                                 best/NAME        the weights of the best epoch so far
+                                 optim/KIND/NAME  the optimiser's buffers (momentum/NAME,
+                                                  exp_avg/NAME, ...); older checkpoints
+                                                  kept SGD's as momentum/NAME
+                                 state/K/J        the hidden state carried into the next window
+    DIR/metrics.jsonl            the run log so far (rnncli.store.metrics)
+    DIR/checkpoint.json          format, config, vocabulary, the position in the data (epoch,
+                                 windows done), lr, best perplexity, history, the epoch's running
+                                 loss, the training ids' digest, the optimiser's step count, the
+                                 run log so far (metrics) and the model fine-tuning started from
+                                 (dropout masks need no state: rnncli.nn.dropout draws them per
+                                 stream and window)
+
+Written like a model folder: under a temporary name, fsynced, renamed into place
+(rnncli.store.atomic).
+A run resumed from a checkpoint ends with the same weights, bit for bit, as one never interrupted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnncli.config.schema import Config, config_from_dict
+from rnncli.errors import ConfigError, ModelError
+from rnncli.store import atomic, metrics
+from rnncli.text.files import open_regular
+from rnncli.text.vocab import Vocab
+
+FORMAT = "rnncli-checkpoint"
+VERSION = 1
+TENSORS = "checkpoint.safetensors"
+META = "checkpoint.json"
+
+
+@dataclass
+class Position:
+    """Where the loop stands: the epoch under way and how far into it."""
+    epoch: int = 1  # the epoch under way (1-based)
+    window: int = 0  # windows of it already trained
+    loss_sum: float = 0.0  # the epoch's running sum of loss * tokens
+    n_tokens: int = 0
+    seconds: float = 0.0  # time spent in the epoch so far
+    lr: float = 0.0
+    best_ppl: float = float("inf")
+    history: list[dict] = field(default_factory=list)
+    opt_step: int = 0  # the optimiser's steps (Adam's bias correction counts them)
+
+
+@dataclass
+class Checkpoint:
+    config: Config
+    vocab: Vocab
+    params: dict[str, np.ndarray]
+    best: dict[str, np.ndarray] | None
+    optimizer: dict[str, np.ndarray]  # "KIND/NAME" -> buffer (rnncli.train.optimizers.get_state)
+    state: list[tuple[np.ndarray, ...]]
+    rng_state: dict[str, Any]
+    position: Position
+    ids_sha256: str
+    metrics: dict[str, Any] = field(default_factory=dict)  # rnncli.store.metrics.MetricsLog.state()
+    origin: dict[str, Any] | None = None  # fine-tuning: the model it started from
+
+
+def ids_digest(ids: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(ids, dtype=np.int32).tobytes()).hexdigest()
+
+
+def save_checkpoint(path: str | Path, ck: Checkpoint) -> Path:
+    from safetensors.numpy import save as save_bytes
+
+    tensors = {f"param/{n}": a for n, a in ck.params.items()}
+    tensors.update({f"best/{n}": a for n, a in (ck.best or {}).items()})
+    tensors.update({f"optim/{k}": a for k, a in ck.optimizer.items()})
+    for k, layer in enumerate(ck.state):
+        for j, a in enumerate(layer):
+            tensors[f"state/{k}/{j}"] = a
+    tensors = {n: np.ascontiguousarray(a) for n, a in tensors.items()}
+    p = ck.position
+    meta = {
+        "format": FORMAT, "version": VERSION, "config": ck.config.to_dict(),
+        "vocab": ck.vocab.itos, "ids_sha256": ck.ids_sha256, "rng_state": ck.rng_state,
+        "position": {"epoch": p.epoch, "window": p.window, "loss_sum": p.loss_sum,
+                     "n_tokens": p.n_tokens, "seconds": p.seconds, "lr": p.lr,
+                     "best_ppl": None if p.best_ppl == float("inf") else p.best_ppl,
+                     "history": p.history, "opt_step": p.opt_step},
+        "metrics": {k: v for k, v in ck.metrics.items() if k != "lines"}, "origin": ck.origin,
+        "layers": len(ck.state), "has_best": ck.best is not None,
+    }
+    files = {TENSORS: save_bytes(tensors),
+             META: (json.dumps(meta, indent=1) + "\n").encode("utf-8"),
+             metrics.FILE: metrics.dumps(ck.metrics.get("lines", []))}
+    path = Path(path).resolve()
+    try:
+        return atomic.write_folder(path, files)
+    except OSError as e:
+        raise ModelError(f"{path}: cannot write the checkpoint: {e.strerror or e}") from None
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    from safetensors import SafetensorError
+    from safetensors.numpy import load as load_bytes
+
+    path = Path(path)
+    if not (path / META).exists() or not (path / TENSORS).exists():
+        raise ModelError(f"{path}: not an rnncli checkpoint folder (no {META} and {TENSORS})")
+    try:
+        with open_regular(path / META) as f:  # a pipe or a device: refused, never read
+            meta = json.loads(f.read().decode("utf-8"))
+        with open_regular(path / TENSORS) as f:
+            tensors = load_bytes(f.read())
+        log = ""
+        if (path / metrics.FILE).exists():
+            with open_regular(path / metrics.FILE) as f:
+                log = f.read().decode("utf-8")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, SafetensorError) as e:
+        raise ModelError(f"{path}: unreadable checkpoint: {e}") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelError(f"{path}: not an rnncli checkpoint folder")
+    if meta.get("version") != VERSION:
+        raise ModelError(f"{path}: checkpoint version {meta.get('version')!r} is not supported")
+    try:
+        config = config_from_dict(meta["config"], source=str(path / META))
+        p = meta["position"]
+        position = Position(p["epoch"], p["window"], p["loss_sum"], p["n_tokens"],
+                            p["seconds"], p["lr"],
+                            float("inf") if p["best_ppl"] is None else p["best_ppl"],
+                            p["history"], p.get("opt_step", 0))
+        part = lambda prefix: {n[len(prefix):]: np.array(a)  # noqa: E731 (writable copies)
+                               for n, a in tensors.items() if n.startswith(prefix)}
+        n_states = len(part("state/0/"))
+        state = [tuple(np.array(tensors[f"state/{k}/{j}"]) for j in range(n_states))
+                 for k in range(meta["layers"])]
+        optimizer = part("optim/") or {f"momentum/{n}": a
+                                       for n, a in part("momentum/").items()}
+        return Checkpoint(config, Vocab(meta["vocab"]), part("param/"),
+                          part("best/") if meta["has_best"] else None, optimizer,
+                          state, meta["rng_state"], position, meta["ids_sha256"],
+                          {**(meta.get("metrics") or {}), "lines": metrics.read(log)},
+                          meta.get("origin"))
+    except (KeyError, TypeError, ValueError, ConfigError) as e:
+        raise ModelError(f"{path}: damaged checkpoint: {e}") from None

@@ -1,0 +1,60 @@
+"""Completions across line ends (--lines N), and output that keeps multi-line answers apart."""
+
+import json
+
+import pytest
+from clirun import run
+
+from rnncli.config.schema import load_config
+from rnncli.errors import PromptError
+from rnncli.infer.decode import Decoding
+from rnncli.infer.predict import complete
+from rnncli.store import model_folder
+from rnncli.train.loop import train
+
+# a play in miniature: each line is followed by one and the same next line
+PLAY = "ROMEO : speak\nJULIET : no\nNURSE : why\nFRIAR : dawn\n" * 30
+
+
+@pytest.fixture(scope="module")
+def play_model(tmp_path_factory):
+    base = tmp_path_factory.mktemp("play")
+    (base / "play.txt").write_text(PLAY)
+    (base / "c.yaml").write_text(
+        "data: {train: play.txt, valid_fraction: 0, tokenizer: whitespace}\n"
+        "model: {cell: lstm, embedding: 16, hidden: 32}\n"
+        "train: {epochs: 40, batch_size: 4, bptt: 16, lr: 4.0, reset_at_eos: false}\n")
+    return model_folder.save(train(load_config(base / "c.yaml")), base / "model")
+
+
+def test_greedy_goes_on_for_n_lines(play_model):
+    saved = model_folder.load(play_model)
+    (one,) = complete(saved, ["ROMEO : speak"], Decoding(lines=1))
+    assert one.completion == ""  # the line is over: --lines 1 ends at its <eos>
+    (three,) = complete(saved, ["ROMEO : speak"], Decoding(lines=3))
+    assert three.completion == "\nJULIET : no\nNURSE : why"
+    (beam,) = complete(saved, ["ROMEO : speak"], Decoding(lines=3, beam=2))
+    assert beam.completion == three.completion
+    (cut,) = complete(saved, ["ROMEO : speak"], Decoding(lines=3, words=4))
+    assert cut.completion == "\nJULIET : no"  # <eos>, JULIET, :, no
+
+
+def test_plain_json_and_nul_output(play_model):
+    args = ("complete", "NURSE : why", "JULIET : no", "-m", play_model, "--lines", "2")
+    result = run(*args, "-z")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.split("\0") == ["\nFRIAR : dawn", "\nNURSE : why", ""]
+    result = run(*args, "--json")
+    answers = [json.loads(x) for x in result.stdout.splitlines()]
+    assert [a["completion"] for a in answers] == ["\nFRIAR : dawn", "\nNURSE : why"]
+    # one line per prompt, as before, without --lines
+    result = run("complete", "-", "-m", play_model, "--until", "eos", input="ROMEO :\nJULIET :\n")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "speak\nno\n"
+
+
+def test_lines_options_checked():
+    with pytest.raises(PromptError, match="lines must be 1 or more"):
+        Decoding(lines=0)
+    with pytest.raises(PromptError, match="choose one"):
+        Decoding(lines=2, until="sentence")
