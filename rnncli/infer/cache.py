@@ -1,0 +1,137 @@
+"""The continuous cache (Grave, Joulin and Usunier 2017, "Improving Neural Language Models with
+a Continuous Cache"): the network's own recent hidden states, kept as a memory of which word came
+next.
+
+At step t the last N hidden states h_i of the stream are the keys, and the tokens that followed
+them, x_{i+1}, the values:
+
+    p_cache(w | h_t) = sum_{i: x_{i+1} = w} exp(theta h_t . h_i) / sum_i exp(theta h_t . h_i)
+    p(w)             = (1 - lambda) p_model(w) + lambda p_cache(w)
+
+Nothing is trained: theta (how sharply h_t must match a kept state) and lambda (how far the cache
+is trusted) are chosen on held-out text (rnncli.infer.adapt). A word seen a few hundred tokens
+back, in a context like this one, becomes likelier: names, rare terms, a document's own words.
+
+The keys live in a ring buffer of N slots per stream; each step costs one dot product per kept
+state, so N = 2,000 and H = 200 add about 0.8 MFLOP a token, a small part of the full softmax's
+2 V H.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+EMPTY = -1  # the value of a slot that holds no state yet
+
+
+@dataclass(frozen=True)
+class CacheParams:
+    """How the cache is read: N states kept, lambda its share of the mix, theta its sharpness."""
+
+    size: int
+    lam: float
+    theta: float
+
+    def to_dict(self) -> dict:
+        return {"size": self.size, "lambda": self.lam, "theta": self.theta}
+
+
+class Cache:
+    """The last `size` (h_i, x_{i+1}) pairs of each of S streams, stepping together.
+
+    keys: (N, S, H) hidden states h_i; values: (N, S) the token that followed each, EMPTY for a
+    slot not yet written or a padding target; stamp: (N,) the step each slot was written at.
+    """
+
+    def __init__(self, size: int, S: int, H: int, dtype=np.float32):
+        if size < 1:
+            raise ValueError(f"a cache keeps at least one state, got size {size}")
+        self.size = size
+        self.keys = np.zeros((size, S, H), dtype=dtype)  # (N, S, H)
+        self.values = np.full((size, S), EMPTY, dtype=np.int64)  # (N, S)
+        self.stamp = np.full(size, -(1 << 62), dtype=np.int64)  # (N,) never written: far past
+        self.t = 0  # steps seen so far
+
+    def window_probs(self, hs: np.ndarray, targets: np.ndarray, real: np.ndarray,
+                     thetas: list[float]) -> np.ndarray:
+        """p_cache(target) at every step of a window, for each theta, then keep the window.
+
+        Step t's query h_t reads the `size` states before it: the kept ones and the window's own
+        earlier steps.
+
+        Args:
+            hs: (T, S, H) the top layer's hidden states h_t
+            targets: (T, S) x_{t+1}, the token each h_t predicts
+            real: (T, S) False for a padding target (never a value of the cache)
+            thetas: the sharpness values to read the cache with
+        Returns:
+            (len(thetas), T, S) p_cache(target); NaN where the cache held nothing yet
+        """
+        T = hs.shape[0]
+        values = np.where(real, targets, EMPTY)  # (T, S)
+        K = np.concatenate([self.keys, hs])  # (N + T, S, H) every key a step may read
+        vals = np.concatenate([self.values, values])  # (N + T, S)
+        stamp = np.concatenate([self.stamp, self.t + np.arange(T)])  # (N + T,)
+        now = self.t + np.arange(T)  # (T,) each query's step
+        # 1) which keys each query reads: written before it, and among the last `size`
+        sees = (stamp[None, :] < now[:, None]) & (stamp[None, :] >= now[:, None] - self.size)
+        # 2) the match of every query with every key, per stream: h_t . h_i
+        dots = np.matmul(hs.transpose(1, 0, 2), K.transpose(1, 2, 0))  # (S, T, N + T)
+        same = vals.T[:, None, :] == targets.T[:, :, None]  # (S, T, N + T) value is the target
+        out = np.empty((len(thetas), T, hs.shape[1]), dtype=np.float64)
+        for k, theta in enumerate(thetas):
+            # 3) softmax over the keys a query sees, shifted by its best match
+            z = np.where(sees[None], theta * dots, -np.inf)  # (S, T, N + T)
+            z_max = z.max(axis=2, keepdims=True)
+            z_max[~np.isfinite(z_max)] = 0.0  # a query that sees nothing
+            e = np.exp(z - z_max)  # (S, T, N + T), 0 where unseen
+            total = e.sum(axis=2)  # (S, T)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[k] = ((e * same).sum(axis=2) / total).T  # NaN where total is 0
+        self._keep(hs, values)
+        return out
+
+    def _keep(self, hs: np.ndarray, values: np.ndarray) -> None:
+        """Write the window's states into the ring (only its last `size` when longer)."""
+        T = hs.shape[0]
+        first = max(0, T - self.size)
+        slots = (self.t + np.arange(first, T)) % self.size
+        self.keys[slots] = hs[first:]
+        self.values[slots] = values[first:]
+        self.stamp[slots] = self.t + np.arange(first, T)
+        self.t += T
+
+    def distribution(self, h: np.ndarray, V: int, theta: float) -> np.ndarray:
+        """p_cache(w) for every word, for the next step of each stream: h (S, H) -> (S, V),
+        rows that sum to 1 (rows of zeros while the cache is empty)."""
+        seen = self.values[self.stamp >= self.t - self.size]  # (n, S)
+        keys = self.keys[self.stamp >= self.t - self.size]  # (n, S, H)
+        S = h.shape[0]
+        p = np.zeros((S, V), dtype=np.float64)
+        if len(seen) == 0:
+            return p
+        z = theta * np.einsum("sh,nsh->sn", h, keys).astype(np.float64)  # (S, n)
+        z[(seen == EMPTY).T] = -np.inf
+        z_max = z.max(axis=1, keepdims=True)
+        z_max[~np.isfinite(z_max)] = 0.0
+        e = np.exp(z - z_max)  # (S, n)
+        total = e.sum(axis=1, keepdims=True)
+        w = np.divide(e, total, out=np.zeros_like(e), where=total > 0)  # (S, n)
+        rows = np.broadcast_to(np.arange(S)[:, None], w.shape)
+        cols = seen.T  # (S, n)
+        ok = cols != EMPTY
+        np.add.at(p, (rows[ok], cols[ok]), w[ok])  # the weights of each word's states summed
+        return p
+
+    def add(self, h: np.ndarray, next_ids: np.ndarray) -> None:
+        """Keep one step: h (S, H) and the token that followed it (S,)."""
+        self._keep(h[None], next_ids[None].astype(np.int64))
+
+
+def mix(p_model: np.ndarray, p_cache: np.ndarray, lam: float) -> np.ndarray:
+    """(1 - lambda) p_model + lambda p_cache, with p_model alone where the cache is empty
+    (p_cache NaN): same shapes in, one out."""
+    mixed = (1.0 - lam) * p_model + lam * np.nan_to_num(p_cache)
+    return np.where(np.isnan(p_cache), p_model, mixed)
