@@ -77,19 +77,25 @@ class Cache:
         now = self.t + np.arange(T)  # (T,) each query's step
         # 1) which keys each query reads: written before it, and among the last `size`
         sees = (stamp[None, :] < now[:, None]) & (stamp[None, :] >= now[:, None] - self.size)
-        # 2) the match of every query with every key, per stream: h_t . h_i
-        dots = np.matmul(hs.transpose(1, 0, 2), K.transpose(1, 2, 0))  # (S, T, N + T)
-        same = vals.T[:, None, :] == targets.T[:, :, None]  # (S, T, N + T) value is the target
+        # 2) the match of every query with every key, per stream: h_t . h_i, shifted by the
+        #    query's best match (exp(theta (z - z_max)) never overflows for theta > 0)
+        z = np.matmul(hs.transpose(1, 0, 2), K.transpose(1, 2, 0))  # (S, T, N + T)
+        z[:, ~sees] = -np.inf
+        z_max = z.max(axis=2, keepdims=True)  # (S, T, 1)
+        empty = ~np.isfinite(z_max[..., 0])  # (S, T) queries that see nothing yet
+        z_max[~np.isfinite(z_max)] = 0.0
+        z -= z_max
+        same = (vals.T[:, None, :] == targets.T[:, :, None]).astype(z.dtype)  # value is target
         out = np.empty((len(thetas), T, hs.shape[1]), dtype=np.float64)
         for k, theta in enumerate(thetas):
-            # 3) softmax over the keys a query sees, shifted by its best match
-            z = np.where(sees[None], theta * dots, -np.inf)  # (S, T, N + T)
-            z_max = z.max(axis=2, keepdims=True)
-            z_max[~np.isfinite(z_max)] = 0.0  # a query that sees nothing
-            e = np.exp(z - z_max)  # (S, T, N + T), 0 where unseen
+            # 3) the softmax over the keys a query sees, and the share of the target's keys
+            e = np.exp(theta * z)  # (S, T, N + T), 0 where unseen
             total = e.sum(axis=2)  # (S, T)
+            hit = np.einsum("stk,stk->st", e, same)  # (S, T)
             with np.errstate(invalid="ignore", divide="ignore"):
-                out[k] = ((e * same).sum(axis=2) / total).T  # NaN where total is 0
+                p = hit.astype(np.float64) / total
+            p[empty] = np.nan
+            out[k] = p.T
         self._keep(hs, values)
         return out
 

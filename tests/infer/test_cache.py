@@ -144,3 +144,30 @@ def test_choose_mix_fits_held_out_text(model):
         for th in adapt.THETAS:
             other = adapt.Mix(th, np.array([1 - lam, lam]))
             assert best >= adapt.mixed_logp(tp, other, None).mean() - 1e-9
+
+
+def demo_ids(saved, n_lines=300):
+    from rnncli.text.corpus import encode_lines, read_lines
+
+    d = saved.config.data
+    lines = read_lines(saved.config.data.train[0])[:n_lines]
+    return np.asarray(encode_lines(lines, saved.vocab, d.tokenizer, d.lowercase, d.unk_token))
+
+
+def test_eval_extras_rows(fixed_demo_model):
+    """The network's row is plain evaluation's; the cache's row, with its settings chosen on
+    the validation text, is no worse there than the network alone; lambda 0 changes nothing."""
+    from rnncli.infer.extras import Extras, evaluate_extras
+    from rnncli.store import model_folder
+
+    saved = model_folder.load(fixed_demo_model)
+    ids = demo_ids(saved)
+    plain = evaluate(saved.model, ids, saved.vocab.eos, saved.vocab.unk,
+                     saved.config.train.reset_at_eos)
+    got = evaluate_extras(saved, ids, Extras(cache=50))
+    net, cached = got["rows"]
+    assert (net["name"], cached["name"]) == ("network", "+ cache")
+    assert net["perplexity"] == pytest.approx(plain.perplexity, rel=1e-9)
+    assert got["cache"]["theta"] in adapt.THETAS and 0 <= got["cache"]["lambda"] <= 1
+    off = evaluate_extras(saved, ids, Extras(cache=50, lam=0.0, theta=0.3))
+    assert f"{off['rows'][1]['perplexity']:.2f}" == f"{plain.perplexity:.2f}"
