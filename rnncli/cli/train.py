@@ -152,6 +152,25 @@ def eval_(
         "--baseline", help="Score an n-gram model beside the network, and their mix: `kn5` "
         "(Kneser-Ney of order 1 to 5, built from the model's training text on first use and "
         "kept in MODEL.kn5) or an n-gram folder.", show_default=False)] = None,
+    cache: Annotated[int, typer.Option(
+        "--cache", min=0, help="Mix in a continuous cache of the last N hidden states "
+        "(Grave et al. 2017): words seen lately, in a like context, become likelier.")] = 0,
+    cache_lambda: Annotated[float | None, typer.Option(
+        "--cache-lambda", min=0.0, max=1.0, help="The cache's weight in the mix (default: "
+        "chosen on the model's validation text).", show_default=False)] = None,
+    cache_theta: Annotated[float | None, typer.Option(
+        "--cache-theta", min=0.0, help="How sharply the cache matches states (default: "
+        "chosen on the validation text).", show_default=False)] = None,
+    dynamic: Annotated[bool, typer.Option(
+        "--dynamic", help="Dynamic evaluation (Krause et al. 2018): the model takes a gradient "
+        "step on each segment after scoring it, adapting to the text; the model folder is "
+        "not changed.")] = False,
+    dynamic_lr: Annotated[float | None, typer.Option(
+        "--dynamic-lr", min=0.0, help="Dynamic evaluation's step, in units of each weight's "
+        "RMS gradient (default: tuned on the validation text).", show_default=False)] = None,
+    dynamic_decay: Annotated[float | None, typer.Option(
+        "--dynamic-decay", min=0.0, max=1.0, help="How far each step pulls the weights back "
+        "towards the trained ones (default: tuned).", show_default=False)] = None,
 ):
     """Score text files: tokens, cross-entropy, perplexity, next-word accuracy.
 
@@ -165,6 +184,10 @@ def eval_(
 
     With `--baseline`, the n-gram model's perplexity on the same tokens and that of the mix
     p = lambda p_rnn + (1 - lambda) p_kn, lambda chosen on the model's validation text.
+
+    With `--cache N` and/or `--dynamic`: a row for the network alone, one per extra and one for
+    all together (with `--baseline`, its mix too: the weights found jointly); settings not given
+    are chosen on the model's validation text and printed. Accuracy is not reported there.
     """
     import numpy as np
 
@@ -180,6 +203,11 @@ def eval_(
     blank_too = keeps_blank_lines(d.tokenizer)
     lines = [line for path in corpora for line in read_lines(path, blank_too)]
     ids = encode_lines(lines, saved.vocab, d.tokenizer, d.lowercase, d.unk_token)
+    if cache or dynamic:
+        from rnncli.infer.extras import Extras
+        extras = Extras(cache, cache_lambda, cache_theta, dynamic, dynamic_lr, dynamic_decay)
+        _eval_with_extras(saved, np.asarray(ids), extras, baseline, json_out)
+        return
     if baseline is not None:
         _eval_with_baseline(saved, np.asarray(ids), baseline, json_out)
         return
@@ -219,6 +247,41 @@ def _eval_with_baseline(saved, ids, name: str, json_out: bool) -> None:
           f"{mix['perplexity']:9.2f}")
     print(f"lambda         {mix['lambda']:.3f} (the network's weight in the mix, chosen on the "
           "model's validation text)")
+
+
+def _eval_with_extras(saved, ids, extras, baseline_name: str | None, json_out: bool) -> None:
+    import sys
+
+    from rnncli.infer.extras import evaluate_extras
+
+    def say(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    kn, label = None, "kn"
+    if baseline_name is not None:
+        from rnncli.ngram.baseline import baseline
+
+        kn, _ = baseline(saved, baseline_name, say)
+        label = f"kn{kn.order}"
+    result = evaluate_extras(saved, ids, extras, kn, label, say)
+    if json_out:
+        print(json.dumps(result))
+        return
+    print(f"tokens         {result['tokens']:,}")
+    print(f"{'':14} {'cross-entropy':>13} {'perplexity':>10}  weights (network, cache, n-gram)")
+    for row in result["rows"]:
+        weights = ", ".join(f"{k.removeprefix('weight_')} {v:.3f}" for k, v in row.items()
+                            if k.startswith("weight_"))
+        print(f"{row['name']:14} {row['cross_entropy']:13.4f} {row['perplexity']:10.2f}  "
+              f"{weights}")
+    if "cache" in result:
+        c = result["cache"]
+        print(f"cache          {c['size']:,} states, theta {c['theta']:g}, "
+              f"lambda {c['lambda']:.3f}")
+    if "dynamic" in result:
+        d = result["dynamic"]
+        print(f"dynamic        lr {d['lr']:g}, decay {d['decay']:g}, segments of {d['segment']} "
+              "tokens")
 
 
 # --- export -------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from rnncli.infer.dynamic import DynamicParams, mean_squares
 from rnncli.store.model_folder import SavedModel
 
 Say = Callable[[str], None]
-DYNAMIC_STREAMS = 1  # dynamic evaluation reads the text in order, as Krause et al. do
+STREAMS = 32  # the parallel streams a text is cut into, as plain eval cuts it
 
 
 @dataclass
@@ -34,6 +34,7 @@ class Extras:
     lr: float | None = None  # dynamic evaluation's step
     decay: float | None = None  # and its decay towards the trained weights
     segment: int = 20  # dynamic evaluation's segment, tokens
+    streams: int = STREAMS  # the text in this many parallel streams (each step learns from all)
 
 
 def _needs_valid(x: Extras, kn) -> bool:
@@ -64,7 +65,7 @@ def evaluate_extras(saved: SavedModel, ids: np.ndarray, x: Extras, kn=None, kn_n
         ms = mean_squares(model, train_ids, eos, reset, x.segment)
         if x.lr is None or x.decay is None:
             params = adapt.tune_dynamic(model, valid_ids, eos, unk, reset, ms, x.segment,
-                                        DYNAMIC_STREAMS, say)
+                                        x.streams, say)
             params = DynamicParams(params.lr if x.lr is None else x.lr,
                                    params.decay if x.decay is None else x.decay, x.segment)
         else:
@@ -78,7 +79,7 @@ def evaluate_extras(saved: SavedModel, ids: np.ndarray, x: Extras, kn=None, kn_n
         start = time.perf_counter()
         tp = adapt.token_probs(model, text, eos, unk, reset, cache_size=x.cache, thetas=thetas,
                                dynamic=dynamic,
-                               n_streams=DYNAMIC_STREAMS if dynamic else 32)
+                               n_streams=x.streams)
         seconds = time.perf_counter() - start
         say(f"{what}: {len(tp.net):,} tokens in {seconds:.1f}s "
             f"({len(tp.net) / max(seconds, 1e-9):,.0f} tokens/s)")
