@@ -16,20 +16,14 @@ from typing import Any
 
 from rnncli.config.reader import Schema, check_path, kind
 from rnncli.errors import ConfigError
+from rnncli.nn.cells import CELLS
 from rnncli.text.tokenize import EOS, TOKENIZERS
+from rnncli.train.optimizers import OPTIMIZERS
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "demo"
 
-CELLS = ("rnn", "lstm", "gru")
 PATH = {"path": True}  # field metadata: a path, resolved against the folder of whoever gave it
 SOFTMAXES = ("full", "adaptive")
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
-# what a null train.lr / eps / weight_decay means: PyTorch's defaults, except sgd's lr, rnncli's
-# own (torch.optim.SGD has 1e-3), tuned for the demo
-DEFAULT_LR = {"sgd": 2.0, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-2, "adagrad": 1e-2}
-DEFAULT_EPS = {"sgd": 1e-8, "adam": 1e-8, "adamw": 1e-8, "rmsprop": 1e-8, "adagrad": 1e-10}
-DEFAULT_WEIGHT_DECAY = {"sgd": 0.0, "adam": 0.0, "adamw": 1e-2, "rmsprop": 0.0, "adagrad": 0.0}
-MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
 
 
 @dataclass
@@ -49,7 +43,7 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    cell: str = "rnn"  # rnn | lstm | gru (gate order and equations as PyTorch's)
+    cell: str = "rnn"  # a name in rnncli.nn.cells.CELLS (gate order and equations as PyTorch's)
     embedding: int = 32  # size of the word vectors x_t
     hidden: int = 64  # size of the hidden state h_t
     layers: int = 1  # stacked recurrent layers
@@ -70,16 +64,17 @@ class TrainConfig:
     # validate (mid-epoch too); null: all the epochs
     batch_size: int = 8  # parallel streams
     bptt: int = 64  # steps per truncated-BPTT window
-    optimizer: str = "sgd"  # sgd | adam | adamw | rmsprop | adagrad (torch.optim's semantics)
-    lr: float | None = None  # step size; null: 2.0 for sgd, PyTorch's default for the others
+    optimizer: str = "sgd"  # a name in rnncli.train.optimizers.OPTIMIZERS (torch.optim's
+    # semantics)
+    lr: float | None = None  # step size; null: the optimiser's default (its registry line)
     lr_decay: float = 0.5  # lr *= lr_decay when validation perplexity stops improving
     clip: float = 1.0  # global gradient-norm clip; 0 turns clipping off
     momentum: float = 0.0  # sgd and rmsprop momentum; 0 is the lesson's plain SGD
     nesterov: bool = False  # Nesterov's momentum instead of the classical one (sgd)
     weight_decay: float | None = None  # L2 penalty dW += weight_decay * W (adamw: decoupled);
-    # null: 0.01 for adamw, as PyTorch, else 0
+    # null: the optimiser's default (0.01 for adamw, as PyTorch, else 0)
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])  # adam(w) moment decays
-    eps: float | None = None  # added to the root; null: 1e-10 for adagrad, else 1e-8
+    eps: float | None = None  # added to the root; null: the optimiser's default
     alpha: float = 0.99  # rmsprop's smoothing constant for the squared gradients
     reset_at_eos: bool = True  # lines are independent: h restarts from zero after each <eos>
     seed: int = 0  # initial weights and held-out lines
@@ -172,10 +167,10 @@ def _adopt(raw: dict[str, Any], sources: dict[str, str], default_source: str,
 def resolve_defaults(t: TrainConfig) -> None:
     """Fill the optimiser's null settings with its defaults (once the optimiser is known)."""
     if t.optimizer in OPTIMIZERS:
-        t.lr = DEFAULT_LR[t.optimizer] if t.lr is None else t.lr
-        t.eps = DEFAULT_EPS[t.optimizer] if t.eps is None else t.eps
-        t.weight_decay = (DEFAULT_WEIGHT_DECAY[t.optimizer] if t.weight_decay is None
-                          else t.weight_decay)
+        defaults = OPTIMIZERS[t.optimizer].defaults()
+        for key in ("lr", "eps", "weight_decay"):
+            if getattr(t, key) is None:
+                setattr(t, key, defaults[key])
 
 
 def validate(config: Config, sources: dict[str, str] | None = None,
@@ -254,12 +249,20 @@ def validate(config: Config, sources: dict[str, str] | None = None,
         fail("train.seed", f"must be >= 0, got {t.seed}")
 
 
+def _taking(option: str) -> str:
+    """The optimisers that take train.<option>, in words: "sgd and rmsprop"."""
+    names = [name for name, o in OPTIMIZERS.items() if option in o.options]
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+
+
 def _validate_optimizer(t: TrainConfig, fail) -> None:
-    if t.momentum != 0 and t.optimizer not in MOMENTUM_OPTIMIZERS:
-        fail("train.momentum", f"{t.optimizer} has no momentum (only sgd and rmsprop); "
-                               "adam and adamw have train.betas")
-    if t.nesterov and t.optimizer != "sgd":
-        fail("train.nesterov", f"only sgd has Nesterov's momentum, not {t.optimizer}")
+    options = OPTIMIZERS[t.optimizer].options
+    if t.momentum != 0 and "momentum" not in options:
+        fail("train.momentum", f"{t.optimizer} has no momentum (only {_taking('momentum')}); "
+                               f"{_taking('betas')} have train.betas")
+    if t.nesterov and "nesterov" not in options:
+        fail("train.nesterov", f"only {_taking('nesterov')} has Nesterov's momentum, "
+                               f"not {t.optimizer}")
     if len(t.betas) != 2 or not all(0.0 <= b < 1.0 for b in t.betas):
         fail("train.betas", f"must be two numbers in [0, 1), got {t.betas}")
     if not t.eps > 0:

@@ -44,8 +44,13 @@ class Cell:
         return new
 
 
-CELLS = {name: Cell(name, module) for name, module in (("rnn", rnn), ("lstm", lstm),
-                                                        ("gru", gru))}
+# The registry: model.cell names one of these (the config's choices are its keys). A new cell is
+# one module shaped as this file's docstring says, and one line here.
+CELLS = {cell.name: cell for cell in (
+    Cell("rnn", rnn),
+    Cell("lstm", lstm),
+    Cell("gru", gru),
+)}
 
 
 def shapes(cell: str, In: int, H: int) -> dict[str, tuple[int, ...]]:

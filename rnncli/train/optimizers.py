@@ -24,6 +24,9 @@ one a config names; SGD (rnncli.train.sgd) stays the default, the lesson's W <- 
 
 from __future__ import annotations
 
+import inspect
+from dataclasses import dataclass
+
 import numpy as np
 
 from rnncli.nn.layers import RowGrad
@@ -156,19 +159,49 @@ class Adagrad(BufferedOptimizer):
         W -= self.lr * (g / (np.sqrt(s) + self.eps))
 
 
+@dataclass(frozen=True)
+class Registered:
+    """One optimiser as `train.optimizer` names it: its class, the train config's fields it
+    takes beside lr (by keyword), and what a null train.lr / eps / weight_decay means for it.
+
+    The defaults are the class's own keyword defaults (torch.optim's), so they live in one
+    place; `lr` overrides the class's where rnncli has its own (sgd). An optimiser without eps
+    still gets one in the config, never read (EPS_UNUSED)."""
+
+    cls: type
+    options: tuple[str, ...]  # TrainConfig fields passed as keywords of the same name
+    lr: float | None = None  # a null train.lr; None: the class's default
+
+    def defaults(self) -> dict[str, float]:
+        """{"lr", "eps", "weight_decay"}: what the config's nulls become."""
+        keywords = inspect.signature(self.cls).parameters
+        own = {name: p.default for name, p in keywords.items()
+               if p.default is not inspect.Parameter.empty}
+        return {"lr": self.lr if self.lr is not None else own["lr"],
+                "eps": own.get("eps", EPS_UNUSED), "weight_decay": own["weight_decay"]}
+
+    def build(self, params: dict[str, np.ndarray], t):
+        """The optimiser over `params` with train config `t`'s settings (nulls resolved)."""
+        return self.cls(params, lr=t.lr, **{name: getattr(t, name) for name in self.options})
+
+
+EPS_UNUSED = 1e-8  # the train.eps an optimiser without eps is given (it never reads it)
+
+# A new optimiser is its class (a BufferedOptimizer) and one line here.
+OPTIMIZERS: dict[str, Registered] = {
+    "sgd": Registered(SGD, ("momentum", "nesterov", "weight_decay"), lr=2.0),  # tuned: demo
+    "adam": Registered(Adam, ("betas", "eps", "weight_decay")),
+    "adamw": Registered(AdamW, ("betas", "eps", "weight_decay")),
+    "rmsprop": Registered(RMSprop, ("alpha", "eps", "weight_decay", "momentum")),
+    "adagrad": Registered(Adagrad, ("eps", "weight_decay")),
+}
+
+
 def make_optimizer(params: dict[str, np.ndarray], t):
     """The optimiser train config `t` names (its lr, weight_decay and eps already resolved)."""
-    if t.optimizer == "sgd":
-        return SGD(params, t.lr, momentum=t.momentum, nesterov=t.nesterov,
-                   weight_decay=t.weight_decay)
-    if t.optimizer in ("adam", "adamw"):
-        cls = Adam if t.optimizer == "adam" else AdamW
-        return cls(params, t.lr, tuple(t.betas), t.eps, t.weight_decay)
-    if t.optimizer == "rmsprop":
-        return RMSprop(params, t.lr, t.alpha, t.eps, t.weight_decay, t.momentum)
-    if t.optimizer == "adagrad":
-        return Adagrad(params, t.lr, t.eps, t.weight_decay)
-    raise ValueError(f"unknown optimizer {t.optimizer!r}")
+    if t.optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {t.optimizer!r}")
+    return OPTIMIZERS[t.optimizer].build(params, t)
 
 
 def get_state(opt) -> tuple[float, int, dict[str, np.ndarray]]:

@@ -122,3 +122,35 @@ def test_missing_and_directory_configs(tmp_path):
         load_config(tmp_path / "nope.yaml")
     with pytest.raises(ConfigError, match="is a directory"):
         load_config(tmp_path)
+
+
+@pytest.mark.parametrize("optimizer, lr, eps, weight_decay", [
+    ("sgd", 2.0, 1e-8, 0.0),  # rnncli's own lr, tuned for the demo
+    ("adam", 1e-3, 1e-8, 0.0),  # the rest: torch.optim's defaults
+    ("adamw", 1e-3, 1e-8, 1e-2),
+    ("rmsprop", 1e-2, 1e-8, 0.0),
+    ("adagrad", 1e-2, 1e-10, 0.0),
+])
+def test_null_optimizer_settings_become_the_registered_defaults(optimizer, lr, eps,
+                                                                weight_decay):
+    t = load_config(None, [f"train.optimizer={optimizer}"]).train
+    assert (t.lr, t.eps, t.weight_decay) == (lr, eps, weight_decay)
+
+
+def test_the_config_accepts_what_the_registries_hold(monkeypatch):
+    """A new cell or optimiser is its module and one registry line: the config's choices, its
+    defaults and which options it takes come from the registry."""
+    import rnncli.config.schema as schema
+    from rnncli.train.optimizers import SGD, Registered
+
+    with pytest.raises(ConfigError, match="train.optimizer: must be one of"):
+        load_config(None, ["train.optimizer=heavyball"])
+    with pytest.raises(ConfigError, match="model.cell: must be one of"):
+        load_config(None, ["model.cell=elman"])
+    monkeypatch.setitem(schema.OPTIMIZERS, "heavyball", Registered(SGD, ("momentum",), lr=0.5))
+    monkeypatch.setitem(schema.CELLS, "elman", schema.CELLS["rnn"])
+    config = load_config(None, ["train.optimizer=heavyball", "train.momentum=0.9",
+                                "model.cell=elman"])
+    assert (config.train.lr, config.train.momentum, config.model.cell) == (0.5, 0.9, "elman")
+    with pytest.raises(ConfigError, match=r"only sgd, rmsprop and heavyball\)"):
+        load_config(None, ["train.optimizer=adam", "train.momentum=0.9"])
