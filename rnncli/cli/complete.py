@@ -88,16 +88,15 @@ def complete(
     --beam, "explain" and "trace" when asked for; a completion's line ends are newline characters
     in its string.
     """
-    from rnncli.errors import PromptError
     from rnncli.infer.decode import Decoding
+    from rnncli.infer.predict import check_next_k
     from rnncli.infer.predict import complete as run_complete
 
     decoding = Decoding(words=words, until=until.value if until else None, lines=lines,
                         sample=sample,
                         temperature=temperature, top_k=top_k, top_p=top_p, beam=beam,
                         seed=seed, allow_unk=allow_unk)  # checks the options: PromptError
-    if next_k < 0:
-        raise PromptError(f"--next must be 0 or more, got {next_k}")
+    check_next_k(next_k)
     if seed is not None and not sample:
         print("warning: --seed only matters with --sample", file=sys.stderr)
     interactive = not prompts and sys.stdin.isatty()

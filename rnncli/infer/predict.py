@@ -70,8 +70,7 @@ def complete(saved: SavedModel, prompts: list[str], decoding: Decoding | None = 
     very long prompt does not pad every other one to its length.
     """
     d = decoding or Decoding()
-    if next_k < 0:
-        raise OptionError(("next_k",), "must be 0 or more", next_k)
+    check_next_k(next_k)
     toks = split_texts(saved, prompts, "prompt")
     if explain and max(map(len, toks), default=0) > EXPLAIN_MAX_TOKENS:
         raise OptionError(("explain",), f"takes prompts of up to {EXPLAIN_MAX_TOKENS:,} "
@@ -89,6 +88,13 @@ def complete(saved: SavedModel, prompts: list[str], decoding: Decoding | None = 
         for i, c in zip(group, done):
             results[i] = c
     return results  # type: ignore[return-value]
+
+
+def check_next_k(next_k: int) -> None:
+    """An OptionError unless next_k (how many likeliest next tokens to list) is 0 or more; the
+    command line and the server call it before loading or queueing anything."""
+    if next_k < 0:
+        raise OptionError(("next_k",), "must be 0 or more", next_k)
 
 
 PAD_BUDGET = 1 << 16  # at most this many (step, prompt) cells in one group's padded batch

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 from rnncli.errors import OptionError, PromptError
 from rnncli.infer.decode import Decoding
-from rnncli.infer.predict import split_texts
+from rnncli.infer.predict import check_next_k, split_texts
 from rnncli.serve.settings import Settings
 
 
@@ -141,8 +141,10 @@ def complete_request(saved, body: object, settings: Settings) -> CompleteRequest
         raise BadRequest(f"'words': at most {settings.max_words} per completion", "words")
     seed_ok(d.seed)
     next_k = b.get("next", 0)
-    if next_k < 0:
-        raise BadRequest(f"'next' must be 0 or more, got {next_k}", "next")
+    try:
+        check_next_k(next_k)
+    except OptionError as e:
+        raise bad_option(e) from None
     explain = b.get("explain", False)
     prompts = texts(saved, b["prompt"], "prompt", settings)
     if explain:  # it blocks every other request while it runs

@@ -204,3 +204,10 @@ def test_beam_search_in_slices_and_beyond_the_vocabulary(saved, monkeypatch):
         pytest.approx([b["logprob"] for c in whole for b in c.beams], abs=1e-5)  # BLAS order
     (wide,) = complete(saved, ["the dog"], Decoding(words=2, beam=10_000))
     assert 1 <= len(wide.beams) <= len(saved.vocab)
+
+
+def test_a_negative_next_k_is_one_option_error_wherever_it_comes_from(saved):
+    """The library, the command line (--next) and the server ('next') share one check."""
+    with pytest.raises(OptionError, match="next_k must be 0 or more, got -1"):
+        complete(saved, ["the cat"], next_k=-1)
+    # the command line's wording: tests/cli/test_errors.py; the server's: tests/serve

@@ -114,6 +114,7 @@ MB = 1 << 20
     ("/v1/complete", {"words": 3}, 400, "prompt"),  # missing
     ("/v1/complete", {"prompt": "   "}, 400, "prompt"),  # no words
     ("/v1/complete", {"prompt": "the cat", "words": -1}, 400, "words"),
+    ("/v1/complete", {"prompt": "the cat", "next": -1}, 400, "next"),
     ("/v1/complete", {"prompt": "the cat", "words": 10 ** 6}, 400, "words"),
     ("/v1/complete", {"prompt": "the cat", "top_k": 3}, 400, "top_k"),  # needs sample
     ("/v1/complete", {"prompt": "the cat", "sample": True, "seed": -1}, 400, "seed"),
