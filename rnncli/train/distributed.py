@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import zlib
-from dataclasses import astuple
+from dataclasses import fields
 from typing import Protocol
 
 import numpy as np
@@ -209,13 +209,18 @@ class GradSync:
 
 
 def sum_scores(comm: Communicator, scores: EvalTotals) -> EvalTotals:
-    """The validation scores of every rank's share, summed (in float64)."""
+    """The validation scores of every rank's share, summed field by field (in float64); the
+    counts stay ints. Fields that are not numbers (the per-target logp) are left at their
+    defaults."""
     if comm.size == 1:
         return scores
-    buf = np.array(astuple(scores)[:6], dtype=np.float64)  # tokens, nll, top1, top5, unk, unk_nll
+    counts = {f.name: getattr(scores, f.name) for f in fields(scores)}
+    counts = {name: v for name, v in counts.items() if isinstance(v, (int, float))}  # by name:
+    # every number a field holds is summed (a per-target array such as logp is not)
+    buf = np.array(list(counts.values()), dtype=np.float64)  # (F,)
     comm.allreduce(buf)
-    tokens, nll, top1, top5, unk, unk_nll = buf.tolist()
-    return EvalTotals(int(tokens), nll, int(top1), int(top5), int(unk), unk_nll)
+    summed = {name: type(v)(total) for (name, v), total in zip(counts.items(), buf.tolist())}
+    return type(scores)(**summed)
 
 
 def check_same_weights(comm: Communicator, params: dict[str, np.ndarray]) -> None:
