@@ -98,13 +98,13 @@ def create_app(saved: SavedModel, settings: Settings | None = None) -> Starlette
 
     async def score(request: Request) -> JSON:
         sentences, one = score_request(saved, await body(request), settings)
-        answers = [s.to_dict() for s in await batcher.submit(("score",), sentences)]
+        answers = [s.to_dict() for s in await batcher.submit(work.SCORE, sentences)]
         return JSON(answers[0] if one else answers)
 
     async def completions(request: Request) -> JSON:
         req = openai_api.completions_request(saved, await body(request), settings)
         results = await batcher.submit(req.key, req.texts, req.seed)
-        if req.key[-1] is None:
+        if req.key.top is None:
             results = [(c, None) for c in results]
         return JSON(openai_api.completions_response(saved, req, results, name))
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from rnncli.infer.predict import split_texts
 from rnncli.serve.schema import OPENAI, BadRequest, decoding, fields, seed_ok, texts
 from rnncli.serve.settings import Settings
+from rnncli.serve.work import BatchKey
 from rnncli.text.tokenize import detokenize
 
 MAX_TOKENS = 16  # OpenAI's default
@@ -37,7 +38,7 @@ class CompletionsRequest:
     max_tokens: int
     stop: list[str]
     seed: int | None
-    key: tuple  # the batcher's key (see schema.CompleteRequest.key)
+    key: BatchKey  # the batcher's key
 
     @property
     def texts(self) -> list[str]:
@@ -78,7 +79,7 @@ def completions_request(saved, body: object, settings: Settings) -> CompletionsR
         raise BadRequest(f"'n': at most {settings.max_prompts} completions per request "
                          f"(prompts x n), got {len(prompts) * n}", "n")
     return CompletionsRequest(prompts, n, max_tokens, stop, b.get("seed"),
-                              ("complete", replace(d, seed=None), 0, False, False, top))
+                              BatchKey("complete", replace(d, seed=None), top=top))
 
 
 def _get(body: dict, name: str, default):
@@ -99,7 +100,7 @@ def completions_response(saved, req: CompletionsRequest, results: list, model: s
         if cut >= 0:
             text, finish = text[:cut], "stop"
         choice = {"text": text, "index": i, "logprobs": None, "finish_reason": finish}
-        if req.key[-1] is not None:
+        if req.key.top is not None:
             pieces = _pieces(toks[p], c.tokens, kind)
             choice["logprobs"] = _logprobs(req.prompts[p], pieces, logprobs, len(text))
         choices.append(choice)

@@ -12,6 +12,7 @@ from rnncli.errors import OptionError, PromptError
 from rnncli.infer.decode import Decoding
 from rnncli.infer.predict import check_next_k, split_texts
 from rnncli.serve.settings import Settings
+from rnncli.serve.work import BatchKey
 
 
 class BadRequest(Exception):
@@ -126,10 +127,10 @@ class CompleteRequest:
     trace: bool = False
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> BatchKey:
         """What requests must share to run as one batch (each keeps its own seed)."""
-        return ("complete", replace(self.decoding, seed=None), self.next_k, self.explain,
-                self.trace, None)
+        return BatchKey("complete", replace(self.decoding, seed=None), self.next_k,
+                        self.explain, self.trace)
 
 
 def complete_request(saved, body: object, settings: Settings) -> CompleteRequest:
