@@ -19,11 +19,17 @@ import numpy as np
 
 from rnncli.nn import adaptive_softmax, layers
 from rnncli.nn.model import RNNLM
-from rnncli.nn.rowblocks import count_above, for_row_blocks
+from rnncli.nn.rowblocks import cache_rows, count_above, for_row_blocks
 from rnncli.text.corpus import eval_streams, windows
 
 BLOCK = 1 << 24  # elements of the (rows, V) logits computed at once: 64 MB in float32
-CACHE_BLOCK = 1 << 18  # elements of the pieces of them each pass reads (a few rows, 1 MB)
+EXP_MAX = 700.0  # perplexities are exp(min(cross-entropy, EXP_MAX)): exp overflows float64
+# past 709.78
+
+
+def perplexity(cross_entropy: float) -> float:
+    """exp(cross-entropy), kept finite for a diverged model (at most exp(EXP_MAX))."""
+    return math.exp(min(cross_entropy, EXP_MAX))
 
 
 @dataclass
@@ -43,14 +49,14 @@ class EvalTotals:
     @property
     def perplexity(self) -> float:
         """exp(cross-entropy) over every target, <unk> ones included."""
-        return math.exp(min(self.cross_entropy, 700.0))
+        return perplexity(self.cross_entropy)
 
     @property
     def perplexity_without_unk(self) -> float:
         """The same over the targets that are not <unk> (what SRILM's ppl and KenLM's
         "excluding OOVs" report)."""
         known = self.tokens - self.unk
-        return math.exp(min((self.nll - self.unk_nll) / max(known, 1), 700.0))
+        return perplexity((self.nll - self.unk_nll) / max(known, 1))
 
     def to_dict(self) -> dict:
         n = max(self.tokens, 1)
@@ -166,7 +172,7 @@ def _logit_blocks(h: np.ndarray, W_aug: np.ndarray, buffer: np.ndarray, rows) ->
     the whole, and the callee may overwrite it."""
     N, H1 = h.shape[0], W_aug.shape[0]
     V = W_aug.shape[1]
-    step, sub = product_rows(N, V), max(1, CACHE_BLOCK // V)
+    step, sub = product_rows(N, V), cache_rows(V)
     h_aug = np.empty((step, H1), dtype=W_aug.dtype)  # [h, 1]
     h_aug[:, -1] = 1.0
     for s in range(0, N, step):

@@ -8,7 +8,6 @@ vocabulary.
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from rnncli.errors import ConfigError, ModelError
-from rnncli.infer.evaluate import evaluate
+from rnncli.infer.evaluate import evaluate, perplexity
 from rnncli.ngram import folder
 from rnncli.ngram.corpus import model_texts
 from rnncli.ngram.kn import MAX_ORDER, KNModel, estimate, score
@@ -93,7 +92,7 @@ def baseline(saved: SavedModel, name: str, say: Say) -> tuple[KNModel, Path]:
 
 def _ppl(logp: np.ndarray) -> dict:
     ce = float(-logp.mean()) if len(logp) else 0.0
-    return {"cross_entropy": ce, "perplexity": math.exp(min(ce, 700.0))}
+    return {"cross_entropy": ce, "perplexity": perplexity(ce)}
 
 
 def compare(saved: SavedModel, kn: KNModel, ids: np.ndarray, name: str) -> dict:

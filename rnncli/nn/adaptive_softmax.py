@@ -22,10 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnncli.nn.rowblocks import count_above, for_row_blocks
+from rnncli.nn.rowblocks import cache_rows, count_above, for_row_blocks
 
 BLOCK = 1 << 22  # elements of a (rows, words) array computed at once outside training
-CACHE_BLOCK = 1 << 18  # elements of the pieces of one that each softmax pass reads (1 MB)
 
 
 @dataclass(frozen=True)
@@ -76,7 +75,7 @@ def softmax_nll(z: np.ndarray, targets: np.ndarray) -> np.ndarray:
     n = z.shape[0]
     nll = np.empty(n, dtype=np.float64)
 
-    sub = max(1, CACHE_BLOCK // z.shape[1])
+    sub = cache_rows(z.shape[1])
 
     def rows(r: slice) -> None:
         for a in range(r.start, r.stop, sub):  # a few rows at a time: they stay in cache
@@ -204,7 +203,7 @@ def _lse(z: np.ndarray, threshold: np.ndarray | None = None,
     n, C = z.shape
     lse = np.empty(n, dtype=z.dtype)
     count = None if threshold is None else np.empty(n, dtype=np.int64)
-    sub = max(1, CACHE_BLOCK // C)
+    sub = cache_rows(C)
 
     def rows(r: slice) -> None:
         scratch = np.empty((min(sub, r.stop - r.start), C), dtype=z.dtype)  # exp's output

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnncli.nn.rowblocks import for_row_blocks
+from rnncli.nn.rowblocks import cache_rows, for_row_blocks
 
 # --- embedding: x_t = W_emb[w_t] -----------------------------------------------------------
 
@@ -91,9 +91,6 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
-CACHE_ROWS = 1 << 18  # elements of the row blocks the softmax's passes read (1 MB)
-
-
 def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray,
                           weight: np.ndarray | None = None,
                           inplace: bool = False) -> tuple[float, np.ndarray]:
@@ -112,7 +109,7 @@ def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray,
     p = logits if inplace else logits.copy()
     nll = np.empty(N, dtype=np.float64)  # -log p[target] of each row
 
-    sub = max(1, CACHE_ROWS // V)
+    sub = cache_rows(V)
 
     def rows(r: slice) -> None:  # one block of rows: five passes, in place, a few rows at a
         for a in range(r.start, r.stop, sub):  # time, so that the passes read the cache

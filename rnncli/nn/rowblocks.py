@@ -17,6 +17,14 @@ import numpy as np
 
 _pool: ThreadPoolExecutor | None = None
 MIN_ELEMENTS = 1 << 18  # below this, a thread's hand-off costs more than it saves
+CACHE_BLOCK = 1 << 18  # elements of the row pieces each elementwise pass reads (1 MB in float32)
+
+
+def cache_rows(C: int) -> int:
+    """How many rows of C elements make one cache-sized piece (CACHE_BLOCK elements, at
+    least one row): the softmax passes (shift, exp, sum, scale) go over such a piece one after
+    another while it is in cache, instead of each over the whole array."""
+    return max(1, CACHE_BLOCK // C)
 
 
 def workers() -> int:

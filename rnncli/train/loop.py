@@ -22,7 +22,7 @@ import numpy as np
 
 from rnncli.config.schema import Config, checkpoint_interval
 from rnncli.errors import ConfigError, DataError, RnncliError
-from rnncli.infer.evaluate import evaluate
+from rnncli.infer.evaluate import evaluate, perplexity
 from rnncli.nn.dropout import StreamMasks
 from rnncli.nn.model import RNNLM, output_clusters
 from rnncli.store.metrics import MetricsLog
@@ -303,7 +303,7 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
                 model, corpus.valid_ids, vocab.eos, vocab.unk, t.reset_at_eos,
                 part=(comm.rank, comm.size))).perplexity
         else:
-            ppl = float(np.exp(min(train_loss, 700.0)))  # nothing held out: train perplexity
+            ppl = perplexity(train_loss)  # nothing held out: train perplexity
         record = {"epoch": epoch, "train_loss": train_loss, "valid_ppl": ppl, "lr": optimizer.lr,
                   "seconds": seconds, "tokens_per_s": n_tokens / seconds}
         if cut:

@@ -59,7 +59,7 @@ def test_scorer_best_equals_the_whole_distribution(softmax, monkeypatch):
     each, to cross block edges), against model.log_probs; the full softmax's logits far from
     zero too (its exp is shifted by the row's max)."""
     import rnncli.infer.evaluate as evaluate
-    from rnncli.nn import adaptive_softmax
+    from rnncli.nn import adaptive_softmax, rowblocks
     from rnncli.nn.model import RNNLM
     c = adaptive_softmax.clusters(30, 6, [5, 12], 2.0) if softmax == "adaptive" else None
     m = RNNLM.init(30, 4, 6, seed=3, softmax=c)
@@ -68,7 +68,7 @@ def test_scorer_best_equals_the_whole_distribution(softmax, monkeypatch):
     h[0] *= 300
     targets = rng.integers(0, 30, 23)
     monkeypatch.setattr(evaluate, "BLOCK", 30 * 5)
-    monkeypatch.setattr(evaluate, "CACHE_BLOCK", 30 * 2)
+    monkeypatch.setattr(rowblocks, "CACHE_BLOCK", 30 * 2)
     got, best, best_logp = evaluate.TargetScorer(m).best(h, targets)
     full = m.log_probs(h).astype(np.float64)
     idx = np.arange(23)

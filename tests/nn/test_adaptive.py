@@ -157,12 +157,13 @@ def test_full_softmax_scores_hold_for_logits_beyond_float32_exp(shift):
 
 def test_full_softmax_scores_in_many_blocks_equal_one_block(monkeypatch):
     import rnncli.infer.evaluate as evaluate
+    from rnncli.nn import rowblocks
     model = RNNLM.init(30, 4, 6, seed=2)
     h = np.random.default_rng(2).normal(0, 2, (41, 6)).astype(np.float32)
     targets = np.arange(41) % 30
     whole = target_scores(model, h, targets)
     monkeypatch.setattr(evaluate, "BLOCK", 30 * 4)  # blocks of 4 rows, the last of 1
-    monkeypatch.setattr(evaluate, "CACHE_BLOCK", 30 * 3)
+    monkeypatch.setattr(rowblocks, "CACHE_BLOCK", 30 * 3)
     parts = target_scores(model, h, targets)
     np.testing.assert_allclose(parts[0], whole[0], rtol=1e-6)  # other product shapes: BLAS
     np.testing.assert_array_equal(parts[1], whole[1])  # may sum them in another order
