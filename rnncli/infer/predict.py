@@ -56,7 +56,8 @@ class Completion:
 
 def complete(saved: SavedModel, prompts: list[str], decoding: Decoding | None = None, *,
              next_k: int = 0, explain: bool = False, trace: bool = False,
-             first: int = 0, rngs: list | None = None) -> list[Completion]:
+             first: int = 0, rngs: list | None = None,
+             toks: list[list[str]] | None = None) -> list[Completion]:
     """Complete each prompt as `decoding` says (default: one word, greedy).
 
     Args:
@@ -66,12 +67,14 @@ def complete(saved: SavedModel, prompts: list[str], decoding: Decoding | None = 
         first: the index of prompts[0] in the whole input (sampling seeds each prompt by it)
         rngs: sampling: one generator per prompt, instead of those `first` and the seed give
               (a server batching several requests, each with its own seed)
+        toks: the prompts' tokens when the caller has split them already (split_texts)
     Prompts of similar length go through the network together (see `length_groups`), so one
     very long prompt does not pad every other one to its length.
     """
     d = decoding or Decoding()
     check_next_k(next_k)
-    toks = split_texts(saved, prompts, "prompt")
+    if toks is None:
+        toks = split_texts(saved, prompts, "prompt")
     if explain and max(map(len, toks), default=0) > EXPLAIN_MAX_TOKENS:
         raise OptionError(("explain",), f"takes prompts of up to {EXPLAIN_MAX_TOKENS:,} "
                           "tokens (its cost grows with the square of the length); one has "

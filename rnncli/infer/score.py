@@ -37,10 +37,13 @@ class SentenceScore:
                 "perplexity": self.perplexity, "tokens": self.tokens}
 
 
-def score(saved: SavedModel, sentences: list[str]) -> list[SentenceScore]:
-    """Score each sentence; sentences of similar length are scored together."""
+def score(saved: SavedModel, sentences: list[str],
+          toks: list[list[str]] | None = None) -> list[SentenceScore]:
+    """Score each sentence; sentences of similar length are scored together. `toks`: the
+    sentences' tokens when the caller has split them already (split_texts)."""
     model, vocab = saved.model, saved.vocab
-    toks = split_texts(saved, sentences, "sentence")
+    if toks is None:
+        toks = split_texts(saved, sentences, "sentence")
     results: list[SentenceScore | None] = [None] * len(sentences)
     scorer = TargetScorer(model)
     for group in length_groups([len(t) + 1 for t in toks], MAX_CELLS):

@@ -92,18 +92,18 @@ def create_app(saved: SavedModel, settings: Settings | None = None) -> Starlette
 
     async def complete(request: Request) -> JSON:
         req = complete_request(saved, await body(request), settings)
-        results = await batcher.submit(req.key, req.prompts, req.decoding.seed)
+        results = await batcher.submit(req.key, req.prompts, req.decoding.seed, req.toks)
         answers = [c.to_dict() for c in results]
         return JSON(answers[0] if req.one else answers)
 
     async def score(request: Request) -> JSON:
-        sentences, one = score_request(saved, await body(request), settings)
-        answers = [s.to_dict() for s in await batcher.submit(work.SCORE, sentences)]
+        sentences, toks, one = score_request(saved, await body(request), settings)
+        answers = [s.to_dict() for s in await batcher.submit(work.SCORE, sentences, None, toks)]
         return JSON(answers[0] if one else answers)
 
     async def completions(request: Request) -> JSON:
         req = openai_api.completions_request(saved, await body(request), settings)
-        results = await batcher.submit(req.key, req.texts, req.seed)
+        results = await batcher.submit(req.key, req.texts, req.seed, req.texts_toks)
         if req.key.top is None:
             results = [(c, None) for c in results]
         return JSON(openai_api.completions_response(saved, req, results, name))

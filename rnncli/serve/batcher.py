@@ -22,6 +22,7 @@ class Job:
     key: Hashable  # jobs with equal keys may run as one call
     texts: list[str]
     extra: object  # what work needs of this job alone (its seed)
+    tokens: list[list[str]] | None = None  # each text's tokens, as the request's check split them
     future: asyncio.Future = field(repr=False, default=None)
 
 
@@ -51,9 +52,10 @@ class Batcher:
         if self.executor is not None:
             self.executor.shutdown(wait=True)
 
-    async def submit(self, key: Hashable, texts: list[str], extra: object = None) -> list:
+    async def submit(self, key: Hashable, texts: list[str], extra: object = None,
+                     tokens: list[list[str]] | None = None) -> list:
         """The job's results, once a batch has run it (its RnncliError, raised, if it fails)."""
-        job = Job(key, texts, extra, asyncio.get_running_loop().create_future())
+        job = Job(key, texts, extra, tokens, asyncio.get_running_loop().create_future())
         self.queue.put_nowait(job)
         return await job.future
 

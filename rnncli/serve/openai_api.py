@@ -20,7 +20,6 @@ import time
 import uuid
 from dataclasses import dataclass, replace
 
-from rnncli.infer.predict import split_texts
 from rnncli.serve.schema import OPENAI, BadRequest, decoding, fields, seed_ok, texts
 from rnncli.serve.settings import Settings
 from rnncli.serve.work import BatchKey
@@ -34,6 +33,7 @@ MAX_STOP = 4
 @dataclass(frozen=True)
 class CompletionsRequest:
     prompts: list[str]
+    toks: list[list[str]]  # each prompt's tokens
     n: int
     max_tokens: int
     stop: list[str]
@@ -43,6 +43,10 @@ class CompletionsRequest:
     @property
     def texts(self) -> list[str]:
         return [p for p in self.prompts for _ in range(self.n)]
+
+    @property
+    def texts_toks(self) -> list[list[str]]:
+        return [t for t in self.toks for _ in range(self.n)]
 
 
 def completions_request(saved, body: object, settings: Settings) -> CompletionsRequest:
@@ -74,11 +78,11 @@ def completions_request(saved, body: object, settings: Settings) -> CompletionsR
     sample = temperature > 0
     d = decoding(words=max_tokens, sample=sample, temperature=temperature if sample else 1.0,
                  top_p=top_p if sample else 1.0)
-    prompts = texts(saved, b["prompt"], "prompt", settings)
+    prompts, toks = texts(saved, b["prompt"], "prompt", settings)
     if len(prompts) * n > settings.max_prompts:
         raise BadRequest(f"'n': at most {settings.max_prompts} completions per request "
                          f"(prompts x n), got {len(prompts) * n}", "n")
-    return CompletionsRequest(prompts, n, max_tokens, stop, b.get("seed"),
+    return CompletionsRequest(prompts, toks, n, max_tokens, stop, b.get("seed"),
                               BatchKey("complete", replace(d, seed=None), top=top))
 
 
@@ -90,7 +94,7 @@ def _get(body: dict, name: str, default):
 def completions_response(saved, req: CompletionsRequest, results: list, model: str) -> dict:
     """OpenAI's text_completion object from (Completion, logprobs) pairs, one per choice."""
     kind = saved.config.data.tokenizer
-    toks = split_texts(saved, req.prompts, "prompt")
+    toks = req.toks
     choices = []
     for i, (c, logprobs) in enumerate(results):
         p = i // req.n

@@ -81,8 +81,10 @@ def _is(value: object, kind: str) -> bool:
                                       and all(isinstance(x, str) for x in value))
 
 
-def texts(saved, value: str | list[str], field: str, settings: Settings) -> list[str]:
-    """The prompts (or sentences) of a request, each with words and within the token limit."""
+def texts(saved, value: str | list[str], field: str,
+          settings: Settings) -> tuple[list[str], list[list[str]]]:
+    """The prompts (or sentences) of a request, each with words and within the token limit,
+    and their tokens (split here, once: the batch reuses them)."""
     items = [value] if isinstance(value, str) else value
     if len(items) > settings.max_prompts:
         raise BadRequest(f"{field!r}: at most {settings.max_prompts} per request, got "
@@ -95,7 +97,7 @@ def texts(saved, value: str | list[str], field: str, settings: Settings) -> list
     if longest > settings.max_prompt_tokens:
         raise BadRequest(f"{field!r}: at most {settings.max_prompt_tokens:,} tokens per text, "
                          f"one has {longest:,}", field)
-    return items
+    return items, toks
 
 
 def decoding(**options) -> Decoding:
@@ -120,6 +122,7 @@ def bad_option(e: OptionError) -> BadRequest:
 @dataclass(frozen=True)
 class CompleteRequest:
     prompts: list[str]
+    toks: list[list[str]]  # each prompt's tokens
     one: bool  # a single prompt (answered with one object), not a list
     decoding: Decoding  # seed included: the batcher groups by `key`, which leaves it out
     next_k: int = 0
@@ -147,13 +150,13 @@ def complete_request(saved, body: object, settings: Settings) -> CompleteRequest
     except OptionError as e:
         raise bad_option(e) from None
     explain = b.get("explain", False)
-    prompts = texts(saved, b["prompt"], "prompt", settings)
+    prompts, toks = texts(saved, b["prompt"], "prompt", settings)
     if explain:  # it blocks every other request while it runs
-        longest = max(map(len, split_texts(saved, prompts, "prompt")))
+        longest = max(map(len, toks))
         if longest > settings.max_explain_tokens:
             raise BadRequest(f"'explain': prompts of up to {settings.max_explain_tokens} tokens"
                              f" here, one has {longest:,}", "explain")
-    return CompleteRequest(prompts, isinstance(b["prompt"], str), d,
+    return CompleteRequest(prompts, toks, isinstance(b["prompt"], str), d,
                            min(next_k, len(saved.vocab)), explain, b.get("trace", False))
 
 
@@ -162,6 +165,9 @@ def seed_ok(seed: int | None) -> None:
         raise BadRequest(f"'seed' must be 0 or more, got {seed}", "seed")
 
 
-def score_request(saved, body: object, settings: Settings) -> tuple[list[str], bool]:
+def score_request(saved, body: object,
+                  settings: Settings) -> tuple[list[str], list[list[str]], bool]:
+    """The sentences, their tokens, and whether there is one (answered with one object)."""
     b = fields(body, SCORE, ("sentence",))
-    return texts(saved, b["sentence"], "sentence", settings), isinstance(b["sentence"], str)
+    sentences, toks = texts(saved, b["sentence"], "sentence", settings)
+    return sentences, toks, isinstance(b["sentence"], str)

@@ -39,8 +39,11 @@ def run(saved: SavedModel, key: BatchKey, jobs: list[Job]) -> list[list]:
     """Answer a group of jobs that share `key`: per text a SentenceScore (key.task "score"),
     a Completion, or (Completion, per-token log-probabilities) when key.top is not None."""
     texts = [x for job in jobs for x in job.texts]
+    toks = None  # each text split once, when its request was checked
+    if all(job.tokens is not None for job in jobs):
+        toks = [t for job in jobs for t in job.tokens]
     if key.task == "score":
-        results = score(saved, texts)
+        results = score(saved, texts, toks)
     else:
         d, top = key.decoding, key.top
         # each request's prompts seeded by its own seed and their place in it, as the CLI
@@ -48,9 +51,9 @@ def run(saved: SavedModel, key: BatchKey, jobs: list[Job]) -> list[list]:
         rngs = [r for job in jobs for r in prompt_rngs(job.extra, 0, len(job.texts))]
         results = complete(saved, texts, d, next_k=key.next_k, explain=key.explain,
                            trace=key.trace,
-                           rngs=rngs if d.sample else None)
+                           rngs=rngs if d.sample else None, toks=toks)
         if top is not None:
-            toks = split_texts(saved, texts, "prompt")
+            toks = toks or split_texts(saved, texts, "prompt")
             logprobs = continuation_logprobs(saved, toks, [c.tokens for c in results], top)
             results = list(zip(results, logprobs))
     out, i = [], 0

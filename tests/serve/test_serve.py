@@ -152,3 +152,27 @@ def test_the_page_and_its_files_are_served_from_the_package(server):
         text = urllib.request.urlopen(f"{url}/static/{name}", timeout=30).read().decode()
         assert "http://" not in text and "https://" not in text  # nothing fetched elsewhere
     assert call(url + "/static/../../model_folder.py")[0] == 404
+
+
+@pytest.mark.parametrize("path, body, texts", [
+    ("/v1/complete", {"prompt": ["the cat", "a dog sat"], "words": 2, "explain": True}, 2),
+    ("/v1/completions", {"prompt": ["the cat", "a dog"], "max_tokens": 2, "logprobs": 2,
+                         "n": 2}, 2),
+    ("/v1/score", {"sentence": ["the cat sat", "a dog"]}, 2),
+])
+def test_a_request_s_texts_are_tokenised_once(server, monkeypatch, path, body, texts):
+    """Checked, explained, completed, scored, given log-probabilities and answered: the
+    tokens split when the request was checked serve every step after."""
+    import rnncli.infer.predict as predict
+    splits = []
+
+    def counting(kind, unk):
+        split = tokenizer(kind, unk)
+        return lambda text, lowercase: splits.append(text) or split(text, lowercase)
+
+    tokenizer = predict.tokenizer
+    monkeypatch.setattr(predict, "tokenizer", counting)
+    url, _ = server
+    status, answer = call(url + path, body)
+    assert status == 200, answer
+    assert len(splits) == texts
