@@ -14,6 +14,7 @@ from rnncli.cli.pipes import answer_each, from_stdin, warn_unknown
 
 
 class Until(str, Enum):
+    """--until's choices: to the end of the line, or of the sentence."""
     eos = "eos"
     sentence = "sentence"
 

@@ -33,6 +33,8 @@ MAX_WORDS = 100  # the cap on a completion with `until` and no `words` (per line
 
 @dataclass(frozen=True)
 class Decoding:
+    """How completions are chosen: their length, greedy / sampling / beam search, and which
+    tokens may come. The options are checked when it is made (an OptionError names them)."""
     words: int | None = None  # at most this many tokens (None: 1, or MAX_WORDS with until)
     until: str | None = None  # "eos": to the end of the line; "sentence": to . ! ? or the end
     lines: int | None = None  # go on across line ends, to the end of the N-th line (None: 1)
@@ -143,6 +145,7 @@ def prompt_rngs(seed: int | None, first: int, n: int) -> list[np.random.Generato
 
 @dataclass
 class Hypothesis:
+    """One completion as decoding builds it: its tokens so far and their log-probability."""
     ids: list[int]  # the chosen tokens (<eos> ending lines before the last), the closing
     # <eos> not included
     logprob: float  # their total log-probability, nats (the closing <eos>'s included)

@@ -38,6 +38,8 @@ import numpy as np
 
 @dataclass
 class Attribution:
+    """How much one prompt token counted for the explained next token (rnncli.infer.explain's
+    four measures; log p in nats)."""
     word: str
     score: float  # log p lost when the word is replaced by what the prompt allows there
     grad_norm: float  # the plain gradient's L2 norm: the lesson's view
@@ -51,6 +53,7 @@ class Attribution:
 
 @dataclass
 class TraceStep:
+    """The hidden state after one prompt token, and what the model expects next from it."""
     token: str
     norm: float  # ||h_t||
     guess: str  # the likeliest next token from h_t

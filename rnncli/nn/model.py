@@ -58,6 +58,23 @@ def dropout_mask(rng: np.random.Generator, shape: tuple[int, ...], p: float,
 
 
 class RNNLM:
+    """The language model: its parameters by name and the forward / backward passes over them.
+
+    Args:
+        params: name -> array: W_emb (V, E); per layer k W_xh, W_hh and the cell's biases
+            (named by model.layer_name); the output layer's W_hy (H, V) and b_y (V,) (W_hy
+            absent with tied weights) or the adaptive softmax's W_head, b_head, W_proj.i,
+            W_tail.i
+        cell: a name in rnncli.nn.cells.CELLS
+        n_layers: stacked recurrent layers
+        tie_weights: the output matrix is W_emb.T
+        dropout: the inverted-dropout rate in training (0: none)
+        softmax: the adaptive softmax's clusters, or None for the full softmax
+    Attributes:
+        V, E, H: the vocabulary, embedding and hidden sizes, read off the parameters
+    Training calls loss_and_grads on (T, B) windows; inference calls step / run for hidden
+    states (T, B, H) and logits / log_probs for the next token's scores (N, V).
+    """
     def __init__(self, params: dict[str, np.ndarray], cell: str = "rnn", n_layers: int = 1,
                  tie_weights: bool = False, dropout: float = 0.0,
                  softmax: adaptive_softmax.Clusters | None = None):

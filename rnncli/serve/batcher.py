@@ -19,6 +19,7 @@ from rnncli.errors import RnncliError
 
 @dataclass
 class Job:
+    """One request's texts waiting for a batch, and the future its results are put into."""
     key: Hashable  # jobs with equal keys may run as one call
     texts: list[str]
     extra: object  # what work needs of this job alone (its seed)
@@ -31,6 +32,8 @@ Work = Callable[[Hashable, list[Job]], list[list]]
 
 
 class Batcher:
+    """The queue of waiting requests and the worker that runs them in batches (the module's
+    docstring says how); `work` is what a batch does, given its key and jobs."""
     def __init__(self, work: Work, max_batch: int):
         self.work, self.max_batch = work, max_batch
         self.queue: asyncio.Queue[Job] | None = None

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Settings:
+    """Where `rnncli serve` listens and the limits it puts on each request."""
     host: str = "127.0.0.1"  # loopback only unless told otherwise
     port: int = 8000
     max_body_bytes: int = 2 << 20  # a larger request body is refused (413) unread

@@ -17,6 +17,8 @@ SPECIALS = (UNK, EOS)
 
 
 class Vocab:
+    """Tokens <-> ids: `itos` (id -> token, the specials <unk> and <eos> first, then by
+    frequency) and `stoi` (token -> id); a token outside it encodes as <unk>."""
     def __init__(self, itos: Sequence[str]):
         if list(itos[: len(SPECIALS)]) != list(SPECIALS):
             raise ValueError(f"a vocabulary starts with {SPECIALS}")

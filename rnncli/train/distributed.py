@@ -33,6 +33,8 @@ RANK_VARIABLES = ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "SLURM_PROCID")
 
 
 class Communicator(Protocol):
+    """What training needs of its ranks: which one this is, how many, and their sums (an MPI
+    communicator through rnncli.train.mpi, or Local for one process)."""
     rank: int
     size: int
 

@@ -41,6 +41,7 @@ from rnncli.train.stopping import stop as halt
 
 @dataclass
 class Corpus:
+    """The training and validation text as ids of one vocabulary, ready for batchify."""
     vocab: Vocab
     train_ids: np.ndarray  # (N,) int32
     valid_ids: np.ndarray  # (M,) int32, may be empty
@@ -58,6 +59,7 @@ class Reporter(Protocol):
 
 
 class Silent:
+    """A Reporter that shows nothing (the library's default)."""
     def start(self, epochs, windows_per_epoch, corpus): pass
     def step(self, epoch, window, loss, tokens): pass
     def warn(self, message): pass

@@ -89,6 +89,8 @@ class BufferedOptimizer:
 
 
 class Adam(BufferedOptimizer):
+    """Adam (Kingma & Ba 2015) as torch.optim.Adam: the L2 penalty in the gradient, bias-
+    corrected first and second moments (the module's equations)."""
     BUFFERS = ("exp_avg", "exp_avg_sq")
     decoupled = False  # AdamW: weight decay shrinks p directly
 
@@ -115,6 +117,8 @@ class Adam(BufferedOptimizer):
 
 
 class AdamW(Adam):
+    """AdamW (Loshchilov & Hutter 2019) as torch.optim.AdamW: weight decay shrinks p directly,
+    outside the moments."""
     decoupled = True
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
@@ -122,6 +126,8 @@ class AdamW(Adam):
 
 
 class RMSprop(BufferedOptimizer):
+    """RMSprop as torch.optim.RMSprop: steps scaled by a running root-mean-square of the
+    gradients, with optional momentum."""
     BUFFERS = ("square_avg", "momentum")
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0,
@@ -146,6 +152,8 @@ class RMSprop(BufferedOptimizer):
 
 
 class Adagrad(BufferedOptimizer):
+    """Adagrad as torch.optim.Adagrad: steps scaled by the root of the summed squared
+    gradients."""
     BUFFERS = ("sum",)
 
     def __init__(self, params, lr=1e-2, eps=1e-10, weight_decay=0.0):

@@ -24,6 +24,7 @@ REASONS = {
 
 @dataclass
 class Stop:
+    """Why training stopped and after which epoch, in words for a person (`message`)."""
     reason: str  # one of REASONS
     epoch: int  # the last epoch trained (partly, for max_time)
     message: str
