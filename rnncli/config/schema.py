@@ -28,6 +28,7 @@ SOFTMAXES = ("full", "adaptive")
 
 @dataclass
 class DataConfig:
+    """`data:`: the corpus files and how their text becomes tokens and a vocabulary."""
     # corpus file(s); the default is the bundled demo's
     train: list[str] = field(default_factory=lambda: [str(DEMO_DIR / "cuisine.txt")],
                              metadata=PATH)
@@ -43,6 +44,7 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
+    """`model:`: the network's shape (rnncli.nn.model.RNNLM is built from it)."""
     cell: str = "rnn"  # a name in rnncli.nn.cells.CELLS (gate order and equations as PyTorch's)
     embedding: int = 32  # size of the word vectors x_t
     hidden: int = 64  # size of the hidden state h_t
@@ -59,6 +61,7 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
+    """`train:`: the optimiser, the windows it steps on, when to stop and what to record."""
     epochs: int = 90  # passes over the training corpus
     max_tokens: int | None = None  # a budget: stop after this many training targets, then
     # validate (mid-epoch too); null: all the epochs
@@ -90,6 +93,7 @@ class TrainConfig:
 
 @dataclass
 class Config:
+    """A whole training config: its three sections and the model folder it writes."""
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
