@@ -24,6 +24,36 @@ TINY_CONFIG = ("data:\n  train: tiny.txt\n  valid_fraction: 0\n"
                "output: model\n")
 
 
+TINY_SETTINGS = {"data.valid_fraction": 0, "model.embedding": 16, "model.hidden": 32,
+                 "train.epochs": 3, "train.batch_size": 4, "train.bptt": 8, "train.lr": 0.5}
+
+
+@pytest.fixture(scope="session")
+def make_model(tmp_path_factory):
+    """Train and save a small model: `make_model(lines, **{"model.hidden": 8})` -> its folder.
+
+    `lines` is the corpus (default: the tiny corpus's); the settings start from TINY_SETTINGS
+    (all lines trained on, a small network, 3 epochs) and the overrides win, as `--set` would
+    give them (a value is written as JSON, which YAML reads back: true, null, [4, 9])."""
+    import json
+
+    from rnncli.config.schema import load_config
+    from rnncli.store import model_folder
+    from rnncli.train.loop import train
+
+    def make(lines: list[str] | None = None, **overrides):
+        folder = tmp_path_factory.mktemp("model")
+        corpus = folder / "corpus.txt"
+        corpus.write_text(TINY_TEXT if lines is None else "\n".join(lines) + "\n")
+        settings = {"data.train": str(corpus), **TINY_SETTINGS, **overrides}
+        sets = [f"{key}={value if isinstance(value, str) else json.dumps(value)}"
+                for key, value in settings.items()]
+        config = load_config(None, sets, out=str(folder / "model"))
+        return model_folder.save(train(config), config.output)
+
+    return make
+
+
 @pytest.fixture
 def tiny_corpus(tmp_path):
     path = tmp_path / "tiny.txt"
@@ -39,18 +69,10 @@ def tiny_config(tmp_path, tiny_corpus):
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory):
+def tiny_model(make_model):
     """The tiny corpus learned well (40 epochs), trained once per test run: a model folder.
     Shared: tests read it, never change it."""
-    from rnncli.config.schema import load_config
-    from rnncli.store import model_folder
-    from rnncli.train.loop import train
-
-    folder = tmp_path_factory.mktemp("tiny")
-    (folder / "tiny.txt").write_text(TINY_TEXT)
-    (folder / "tiny.yaml").write_text(TINY_CONFIG)
-    config = load_config(folder / "tiny.yaml", ["train.epochs=40"])
-    return model_folder.save(train(config), folder / "model")
+    return make_model(**{"train.epochs": 40})
 
 
 @pytest.fixture(scope="session")

@@ -20,19 +20,10 @@ PROMPTS = ["the cat sat on the", "a bird", "the dog"]
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    from rnncli.config.schema import load_config
-    from rnncli.store import model_folder
-    from rnncli.train.loop import train
-
-    tmp = tmp_path_factory.mktemp("modes")
+def model(make_model):
     lines = ["the cat sat on the mat .", "the dog sat on the log .", "a bird sang in the tree .",
              "the cat saw the bird !", "the dog saw a cat ."] * 6
-    (tmp / "c.txt").write_text("\n".join(lines) + "\n")
-    (tmp / "c.yaml").write_text("data: {train: c.txt, valid_fraction: 0}\n"
-                                "model: {embedding: 16, hidden: 32}\n"
-                                "train: {epochs: 25, batch_size: 4, bptt: 8, lr: 0.5}\n")
-    return model_folder.save(train(load_config(tmp / "c.yaml")), tmp / "m")
+    return make_model(lines, **{"train.epochs": 25})
 
 
 @pytest.mark.parametrize("mode", [[], ["--sample", "--seed", "1"], ["--beam", "3"],

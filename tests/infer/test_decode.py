@@ -8,29 +8,23 @@ from clirun import run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnncli.config.schema import load_config
 from rnncli.errors import OptionError, PromptError
 from rnncli.infer.decode import Decoding, draw, prompt_rngs, top_k_filter, top_p_filter
 from rnncli.infer.predict import align, complete, split_texts
 from rnncli.nn.layers import log_softmax
-from rnncli.train.loop import train
+from rnncli.store import model_folder
 
 PROMPTS = ["the cat", "a bird sang", "the dog sat on the", "the cat saw"]
 
 
 @pytest.fixture(scope="module")
-def saved(tmp_path_factory):
+def saved(make_model):
     """A small model whose next-word distributions are not one-hot (several lines share
     beginnings), with rare words left out of the vocabulary so <unk> is a likely guess."""
-    tmp = tmp_path_factory.mktemp("decode")
     lines = ["the cat sat on the mat .", "the dog sat on the log .", "a bird sang in the tree .",
              "the cat saw the bird !", "the dog saw a cat .", "a bird sat on the dog ."] * 8
     lines += [f"the cat saw a {w} ." for w in ["yak", "gnu", "emu", "owl", "elk", "ant", "bee"]]
-    (tmp / "c.txt").write_text("\n".join(lines) + "\n")
-    (tmp / "c.yaml").write_text("data: {train: c.txt, valid_fraction: 0, min_count: 2}\n"
-                                "model: {embedding: 16, hidden: 32}\n"
-                                "train: {epochs: 30, batch_size: 4, bptt: 8, lr: 0.5}\n")
-    return train(load_config(tmp / "c.yaml"))
+    return model_folder.load(make_model(lines, **{"data.min_count": 2, "train.epochs": 30}))
 
 
 def logp_of(probs):

@@ -5,26 +5,20 @@ import json
 import pytest
 from clirun import run
 
-from rnncli.config.schema import load_config
 from rnncli.errors import PromptError
 from rnncli.infer.decode import Decoding
 from rnncli.infer.predict import complete
 from rnncli.store import model_folder
-from rnncli.train.loop import train
 
 # a play in miniature: each line is followed by one and the same next line
 PLAY = "ROMEO : speak\nJULIET : no\nNURSE : why\nFRIAR : dawn\n" * 30
 
 
 @pytest.fixture(scope="module")
-def play_model(tmp_path_factory):
-    base = tmp_path_factory.mktemp("play")
-    (base / "play.txt").write_text(PLAY)
-    (base / "c.yaml").write_text(
-        "data: {train: play.txt, valid_fraction: 0, tokenizer: whitespace}\n"
-        "model: {cell: lstm, embedding: 16, hidden: 32}\n"
-        "train: {epochs: 40, batch_size: 4, bptt: 16, lr: 4.0, reset_at_eos: false}\n")
-    return model_folder.save(train(load_config(base / "c.yaml")), base / "model")
+def play_model(make_model):
+    return make_model(PLAY.splitlines(), **{
+        "data.tokenizer": "whitespace", "model.cell": "lstm", "train.epochs": 40,
+        "train.bptt": 16, "train.lr": 4.0, "train.reset_at_eos": False})
 
 
 def test_greedy_goes_on_for_n_lines(play_model):

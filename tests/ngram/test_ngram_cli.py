@@ -10,25 +10,22 @@ from clirun import run
 from conftest import TINY_TEXT
 from test_errors import assert_error
 
-from rnncli.config.schema import load_config
 from rnncli.infer.evaluate import evaluate
 from rnncli.ngram import folder
 from rnncli.ngram.baseline import compare
 from rnncli.ngram.corpus import model_texts
 from rnncli.ngram.kn import score
 from rnncli.store import model_folder
-from rnncli.train.loop import train
+
+CORPUS = "corpus.txt"  # the tiny corpus, as conftest.make_model writes it beside the model
 
 
 @pytest.fixture(scope="module")
-def held(tmp_path_factory):
+def held(make_model):
     """A small model trained with a quarter of its lines held out, and its kn3 folder."""
-    base = tmp_path_factory.mktemp("held")
-    (base / "tiny.txt").write_text(TINY_TEXT)
-    (base / "c.yaml").write_text("data: {train: tiny.txt, valid_fraction: 0.25}\n"
-                                 "model: {embedding: 8, hidden: 16}\n"
-                                 "train: {epochs: 3, batch_size: 2, bptt: 8, lr: 0.5}\n")
-    model = model_folder.save(train(load_config(base / "c.yaml")), base / "model")
+    model = make_model(**{"data.valid_fraction": 0.25, "model.embedding": 8,
+                          "model.hidden": 16, "train.batch_size": 2})
+    base = model.parent
     result = run("kn", "build", "--model", model, "--order", "3")
     assert result.exit_code == 0, result.stderr
     assert result.stdout.strip() == str(base / "model.kn3")
@@ -48,15 +45,15 @@ def test_build_keeps_a_folder_that_scores_the_models_own_training_text(held):
 
 def test_eval_prints_the_network_the_baseline_and_the_mix(held, tmp_path):
     model, base = held
-    plain = run("eval", base / "tiny.txt", "--model", model, "--json")
-    both = run("eval", base / "tiny.txt", "--model", model, "--json", "--baseline", "kn3")
+    plain = run("eval", base / CORPUS, "--model", model, "--json")
+    both = run("eval", base / CORPUS, "--model", model, "--json", "--baseline", "kn3")
     assert both.exit_code == 0, both.stderr
     got, net = json.loads(both.stdout), json.loads(plain.stdout)
     assert {k: got[k] for k in net} == pytest.approx(net)
     assert got["baseline"]["name"] == "kn3" and 0.0 <= got["mix"]["lambda"] <= 1.0
     for part in ("baseline", "mix"):
         assert got[part]["perplexity"] == pytest.approx(math.exp(got[part]["cross_entropy"]))
-    text = run("eval", base / "tiny.txt", "--model", model, "--baseline", "kn3")
+    text = run("eval", base / CORPUS, "--model", model, "--baseline", "kn3")
     assert "kn3" in text.stdout and "lambda" in text.stdout
 
 
@@ -98,7 +95,7 @@ def test_arpa_export(held, tmp_path):
 ])
 def test_bad_orders_and_names(held, args, fragment):
     model, base = held
-    args = [str(base / "tiny.txt") if a == "CORPUS" else a for a in args]
+    args = [str(base / CORPUS) if a == "CORPUS" else a for a in args]
     assert_error(run(*args, "--model", model), fragment)
 
 
@@ -106,7 +103,7 @@ def test_a_folder_for_another_vocabulary(held, tiny_model, tmp_path):
     model, base = held
     other = run("kn", "build", "--model", tiny_model, "--order", "2", "--out", tmp_path / "o")
     assert other.exit_code == 0, other.stderr
-    assert_error(run("eval", base / "tiny.txt", "--model", model, "--baseline", tmp_path / "o"),
+    assert_error(run("eval", base / CORPUS, "--model", model, "--baseline", tmp_path / "o"),
                  "built for another vocabulary")
 
 
@@ -121,7 +118,7 @@ def test_a_corrupted_folder(held, tmp_path, damage, fragment):
     data = bytearray((tmp_path / "kn" / "kn.safetensors").read_bytes())
     damage(data)
     (tmp_path / "kn" / "kn.safetensors").write_bytes(bytes(data))
-    assert_error(run("eval", base / "tiny.txt", "--model", model, "--baseline", tmp_path / "kn"),
+    assert_error(run("eval", base / CORPUS, "--model", model, "--baseline", tmp_path / "kn"),
                  fragment)
     (tmp_path / "kn" / "kn.json").write_text("{")
     assert_error(run("kn", "arpa", tmp_path / "kn"), "damaged")

@@ -168,25 +168,13 @@ def test_full_softmax_scores_in_many_blocks_equal_one_block(monkeypatch):
     np.testing.assert_allclose(parts[0], whole[0], rtol=1e-6)  # other product shapes: BLAS
     np.testing.assert_array_equal(parts[1], whole[1])  # may sum them in another order
 
-ADAPTIVE_CONFIG = ("data:\n  train: tiny.txt\n  valid_fraction: 0\n"
-                   "model:\n  embedding: 16\n  hidden: 32\n  softmax: adaptive\n"
-                   "  cutoffs: [4, 9]\n  div_value: 2\n"
-                   "train:\n  epochs: 40\n  batch_size: 4\n  bptt: 8\n  lr: 0.5\n"
-                   "output: model\n")
+ADAPTIVE = {"model.softmax": "adaptive", "model.cutoffs": [4, 9], "model.div_value": 2,
+            "train.epochs": 40}  # on the tiny corpus and settings (conftest.make_model)
 
 
 @pytest.fixture(scope="module")
-def adaptive_model(tmp_path_factory):
-    from conftest import TINY_TEXT
-
-    from rnncli.config.schema import load_config
-    from rnncli.store import model_folder
-    from rnncli.train.loop import train
-
-    folder = tmp_path_factory.mktemp("adaptive")
-    (folder / "tiny.txt").write_text(TINY_TEXT)
-    (folder / "tiny.yaml").write_text(ADAPTIVE_CONFIG)
-    return model_folder.save(train(load_config(folder / "tiny.yaml")), folder / "model")
+def adaptive_model(make_model):
+    return make_model(**ADAPTIVE)
 
 
 def test_an_adaptive_model_learns_and_answers_every_command(adaptive_model, tmp_path):
@@ -211,11 +199,11 @@ def test_an_adaptive_model_learns_and_answers_every_command(adaptive_model, tmp_
     assert scores["perplexity"] < 3 and scores["accuracy"] > 0.6
 
 
-def test_cutoffs_beyond_the_vocabulary_are_one_line_errors(tmp_path, tiny_corpus):
+def test_cutoffs_beyond_the_vocabulary_are_one_line_errors(tmp_path, tiny_config):
     from clirun import run
 
-    (tmp_path / "c.yaml").write_text(ADAPTIVE_CONFIG.replace("[4, 9]", "[4, 90]"))
-    r = run("train", str(tmp_path / "c.yaml"))
+    r = run("train", tiny_config, "--set", "model.softmax=adaptive", "--set",
+            "model.cutoffs=[4, 90]", "--set", "model.div_value=2")
     assert r.exit_code == 1 and "model.cutoffs" in r.stderr and "Traceback" not in r.output
 
 
