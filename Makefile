@@ -1,6 +1,7 @@
 # Two commands set everything up on a fresh machine:
 #   make demo   install into .venv, train the bundled demo, complete its prompt
-#   make test   install with the test extra, run ruff and the test suite
+#   make test   install with the test extra, run ruff and the whole test suite
+#   make test-fast  the same without the tests marked slow (pytest -m 'not slow')
 # Benchmark (bench/bench_train.py; set RNNCLI_TORCH_PYTHON to compare with PyTorch):
 #   make bench        rnncli vs the reference trainer in ../shared/bench, all configs;
 #                     then complete's latency and stdin throughput with the demo model,
@@ -18,7 +19,7 @@ PY     := $(VENV)/bin/python
 RNNCLI := $(VENV)/bin/rnncli
 PROMPT := My favourite dish is sushi. So, my favourite cuisine is
 
-.PHONY: demo test bench bench-smoke bench-serve bench-mpi clean
+.PHONY: demo test test-fast bench bench-smoke bench-serve bench-mpi clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +36,10 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
+
+test-fast: $(VENV)/.installed
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q -m "not slow"
 
 bench: $(VENV)/.installed
 	$(PY) bench/bench_train.py $(BENCH_ARGS)
