@@ -4,6 +4,7 @@ from rnncli.config.schema import load_config
 from rnncli.infer.decode import Decoding
 from rnncli.infer.evaluate import evaluate
 from rnncli.infer.predict import complete
+from rnncli.store import model_folder
 from rnncli.train.loop import prepare, train
 
 
@@ -48,13 +49,10 @@ def test_lr_decays_when_validation_stops_improving(tiny_config):
         assert lrs[i] == (lrs[i - 1] * 0.25 if worse else lrs[i - 1])
 
 
-def test_char_tokenizer_trains_and_completes_characters(tmp_path):
-    (tmp_path / "c.txt").write_text("abcabcabc\n" * 40)
-    (tmp_path / "c.yaml").write_text(
-        "data: {train: c.txt, tokenizer: char, valid_fraction: 0}\n"
-        "model: {embedding: 8, hidden: 16}\n"
-        "train: {epochs: 30, batch_size: 4, bptt: 10, lr: 1.0}\n")
-    saved = train(load_config(tmp_path / "c.yaml"))
+def test_char_tokenizer_trains_and_completes_characters(make_model):
+    saved = model_folder.load(make_model(["abcabcabc"] * 40, **{
+        "data.tokenizer": "char", "model.embedding": 8, "model.hidden": 16,
+        "train.epochs": 30, "train.bptt": 10, "train.lr": 1.0}))
     assert set(saved.vocab.itos) == {"<unk>", "<eos>", "a", "b", "c"}
     (c,) = complete(saved, ["abca"], Decoding(words=4))
     assert c.completion == "bcab"  # characters joined without spaces
