@@ -21,7 +21,7 @@ import numpy as np
 
 from rnncli.infer.cache import Cache
 from rnncli.infer.dynamic import DynamicEval, DynamicParams, mean_squares
-from rnncli.infer.evaluate import TargetScorer
+from rnncli.infer.evaluate import EXP_MAX, TargetScorer
 from rnncli.infer.passes import forward_pass, n_targets
 from rnncli.nn.model import RNNLM
 
@@ -178,9 +178,9 @@ def perplexity(logp: np.ndarray, unk: np.ndarray | None = None) -> dict:
     """Cross-entropy (nats per token) and perplexity of per-token ln p; with `unk`, also the
     perplexity over the targets that are not <unk>."""
     ce = float(-logp.mean()) if len(logp) else 0.0
-    out = {"tokens": len(logp), "cross_entropy": ce, "perplexity": math.exp(min(ce, 700.0))}
+    out = {"tokens": len(logp), "cross_entropy": ce, "perplexity": math.exp(min(ce, EXP_MAX))}
     if unk is not None and (~unk).any():
-        out["perplexity_without_unk"] = math.exp(min(float(-logp[~unk].mean()), 700.0))
+        out["perplexity_without_unk"] = math.exp(min(float(-logp[~unk].mean()), EXP_MAX))
     return out
 
 

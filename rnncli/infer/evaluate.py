@@ -34,6 +34,8 @@ def perplexity(cross_entropy: float) -> float:
 
 @dataclass
 class EvalTotals:
+    """What scoring a text adds up: counts and summed log-losses, from which the perplexities
+    and accuracies follow (sums, so the parts of a text, or the ranks' shares, add up)."""
     tokens: int  # targets scored
     nll: float  # summed negative log-likelihood, nats
     top1: int  # targets that were the likeliest token

@@ -29,6 +29,8 @@ from rnncli.text.tokenize import detokenize, tokenizer
 
 @dataclass
 class Completion:
+    """One prompt's completion, with what was asked for beside it (the next tokens, the beams,
+    the explanation, the trace); `to_dict` is what `complete --json` prints."""
     prompt: str
     completion: str  # the generated text, detokenised
     tokens: list[str]  # the generated tokens

@@ -24,6 +24,8 @@ MAX_CELLS = 1 << 12  # (step, sentence) cells read through the network together
 
 @dataclass
 class SentenceScore:
+    """One sentence's log-probability under the model, and per token its surprisal and the
+    model's best guess there; `to_dict` is what `score --json` prints."""
     sentence: str
     logprob: float  # total log-probability, nats
     tokens: list[dict] = field(default_factory=list)  # token, surprisal_bits, best, best_prob
