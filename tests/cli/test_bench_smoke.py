@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -35,6 +37,7 @@ def test_bench_complete_reports_every_strategy(tmp_path, fixed_demo_model):
     assert "beam 4" in proc.stdout and "prompts/s" in proc.stdout
 
 
+@pytest.mark.slow  # trains the demo (demo_model) and completes its whole corpus
 def test_explain_names_the_dish_across_the_demo_corpus(tmp_path, demo_model):
     """bench/demo_explain.py over the demo corpus: among the prompts the model completes
     correctly, the score names the dish for at least 95%, clause or not, and the replacement

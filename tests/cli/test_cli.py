@@ -148,6 +148,7 @@ def test_a_real_process_prints_no_traceback(tmp_path):
     assert proc.returncode == 1
     assert proc.stdout == ""
     assert proc.stderr.startswith("Error: ") and "Traceback" not in proc.stderr
+@pytest.mark.slow  # trains the demo (demo_model)
 def test_the_demo_completes_the_seed_prompt_and_remembers_dishes_across_clauses(demo_model):
     """`make demo`'s model and the seed's prompt, then every line of the corpus whose dish is
     separated from its answer by a clause."""

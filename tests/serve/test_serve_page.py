@@ -35,6 +35,7 @@ def browser_or_skip():
     return sync_playwright
 
 
+@pytest.mark.slow  # drives a browser
 def test_typing_the_prompt_shows_the_memory_at_work(fixed_demo_model, tmp_path):
     sync_playwright = browser_or_skip()
     saved = model_folder.load(fixed_demo_model)

@@ -85,6 +85,7 @@ def test_a_streams_masks_do_not_depend_on_the_streams_beside_it():
     assert not np.array_equal(again[:, 0], again[:, 1])  # and each stream
 
 
+@pytest.mark.slow  # an MPI job: mpiexec starts 2 or 3 Python processes
 @needs_mpi
 @pytest.mark.parametrize("n", [2, 3])
 def test_n_ranks_train_the_model_one_process_trains(tmp_path, n):
@@ -123,6 +124,7 @@ def cli_job(tmp_path, n, *args, **env):
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
+@pytest.mark.slow  # an MPI job: mpiexec starts 2 or 3 Python processes
 @needs_mpi
 def test_rank_0_alone_prints_and_writes(tmp_path):
     job = cli_job(tmp_path, 2, "train", "c.yaml", "--out", "m")
@@ -182,6 +184,7 @@ def interrupted(tmp_path_factory):
     return checkpoint, one
 
 
+@pytest.mark.slow  # an MPI job: mpiexec starts 2 or 3 Python processes
 @needs_mpi
 @pytest.mark.parametrize("resume_on", [1, 2, 3])
 def test_sigterm_to_mpiexec_checkpoints_and_any_number_of_ranks_resumes(tmp_path, interrupted,
@@ -204,6 +207,7 @@ def test_sigterm_to_mpiexec_checkpoints_and_any_number_of_ranks_resumes(tmp_path
         np.testing.assert_allclose(resumed[p], one[p], atol=ATOL, rtol=RTOL, err_msg=p)
 
 
+@pytest.mark.slow  # an MPI job: mpiexec starts 2 or 3 Python processes
 @needs_mpi
 @pytest.mark.parametrize("how", ["killed", "stopped"])
 def test_a_rank_that_dies_or_hangs_ends_the_job(tmp_path, how):
@@ -244,6 +248,7 @@ except Exception as e:
 """
 
 
+@pytest.mark.slow  # an MPI job: mpiexec starts 2 or 3 Python processes
 @needs_mpi
 def test_an_error_in_one_rank_during_training_ends_every_rank(tmp_path):
     run = subprocess.run(mpiexec(2, "-c", ONE_RANK_FAILS), env=job_env(tmp_path),

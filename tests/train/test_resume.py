@@ -38,6 +38,7 @@ def weights(folder):
     return load_file(str(folder / "model.safetensors"))
 
 
+@pytest.mark.slow  # three training processes per signal, 3,000 lines, a 2-layer LSTM
 @pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_interrupted_and_resumed_run_equals_an_uninterrupted_one(workdir, signum, status):
     whole = rnncli(workdir, "train", "c.yaml", "--out", "whole")
