@@ -32,6 +32,8 @@ MAX_STOP = 4
 
 @dataclass(frozen=True)
 class CompletionsRequest:
+    """A checked /v1/completions request: its prompts (and their tokens), n choices of each,
+    and what cuts a choice's text."""
     prompts: list[str]
     toks: list[list[str]]  # each prompt's tokens
     n: int

@@ -121,6 +121,7 @@ def bad_option(e: OptionError) -> BadRequest:
 
 @dataclass(frozen=True)
 class CompleteRequest:
+    """A checked /v1/complete request: its prompts (and their tokens) and complete's options."""
     prompts: list[str]
     toks: list[list[str]]  # each prompt's tokens
     one: bool  # a single prompt (answered with one object), not a list
