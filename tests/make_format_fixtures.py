@@ -55,7 +55,8 @@ def main() -> None:
     model_folder.save(full, OUT / "model-full")
 
     adaptive = train(load_config(None, [*sets, "model.cell=gru", "model.softmax=adaptive",
-                                        "model.cutoffs=[4, 8]", "model.div_value=2"], str(OUT / "model-adaptive")))
+                                        "model.cutoffs=[4, 8]", "model.div_value=2"],
+                                 str(OUT / "model-adaptive")))
     relative(adaptive, "model-adaptive")
     model_folder.save(adaptive, OUT / "model-adaptive")
 

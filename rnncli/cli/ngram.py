@@ -54,26 +54,14 @@ def arpa(
 
     `<eos>` is written `</s>`, the line start `<s>`; log-probabilities are base 10.
     """
-    import os
-    import tempfile
-
-    from rnncli.errors import ModelError
     from rnncli.ngram import folder
     from rnncli.ngram.arpa import write_arpa
+    from rnncli.store.folder import writing
 
     kn, vocab, _ = folder.load(kn_dir)
     if out is None or str(out) == "-":
         write_arpa(kn, vocab, sys.stdout)
         return
-    try:  # written beside, then renamed: a failed write leaves no half file
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.resolve().parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            try:
-                write_arpa(kn, vocab, f)
-            except BaseException:
-                os.unlink(tmp)
-                raise
-        os.replace(tmp, out)
-    except OSError as e:
-        raise ModelError(f"{out}: cannot write: {e.strerror or e}") from None
+    with writing(out) as f:  # a failed write leaves no half file
+        write_arpa(kn, vocab, f)
     print(out, flush=True)

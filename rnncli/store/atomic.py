@@ -11,7 +11,10 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 
 def write_file(path: str | Path, data: bytes) -> Path:
@@ -31,6 +34,26 @@ def write_file(path: str | Path, data: bytes) -> Path:
         raise
     _fsync_quietly(path.parent)
     return path
+
+
+@contextmanager
+def open_file(path: str | Path, mode: str = "w") -> Iterator[IO]:
+    """A file opened for writing ("w": UTF-8 text, "wb": bytes) under a temporary name beside
+    `path`, fsynced and renamed to `path` when the block ends without an error; removed if it
+    ends with one. Its folder is created if need be."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_quietly(path.parent)
 
 
 def write_folder(path: str | Path, files: dict[str, bytes]) -> Path:

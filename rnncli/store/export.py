@@ -31,7 +31,7 @@ import numpy as np
 
 from rnncli.errors import ModelError
 from rnncli.nn.model import RNNLM, layer_name
-from rnncli.store import atomic
+from rnncli.store import folder
 from rnncli.store.model_folder import SavedModel
 
 FORMATS = ("torch",)
@@ -93,11 +93,7 @@ def from_torch(state: dict[str, np.ndarray], cell: str, n_layers: int,
 
 def export(saved: SavedModel, out: str | Path, fmt: str = "torch") -> Path:
     """Write `export_bytes` as the file `out`, atomically."""
-    data = export_bytes(saved, fmt)
-    try:
-        return atomic.write_file(out, data)
-    except OSError as e:
-        raise ModelError(f"{out}: cannot write: {e.strerror or e}") from None
+    return folder.write_file(out, export_bytes(saved, fmt))
 
 
 def export_bytes(saved: SavedModel, fmt: str = "torch") -> bytes:

@@ -3,8 +3,9 @@
     DIR/checkpoint.safetensors   param/NAME       the weights now
                                  best/NAME        the weights of the best epoch so far
                                  optim/KIND/NAME  the optimiser's buffers (momentum/NAME,
-                                                  exp_avg/NAME, ...); older checkpoints
-                                                  kept SGD's as momentum/NAME
+                                                  exp_avg/NAME, ...); a version 1
+                                                  checkpoint of SGD may hold momentum/NAME
+                                                  instead, read as optim/momentum/NAME
                                  state/K/J        the hidden state carried into the next window
     DIR/metrics.jsonl            the run log so far (rnncli.store.metrics)
     DIR/checkpoint.json          format, config, vocabulary, the position in the data (epoch,
@@ -12,17 +13,18 @@
                                  loss, the training ids' digest, the optimiser's step count, the
                                  run log so far (metrics) and the model fine-tuning started from
                                  (dropout masks need no state: rnncli.nn.dropout draws them per
-                                 stream and window)
+                                 stream and window), and the tensors file's SHA-256 and size
+                                 ("tensors": {"file", "sha256", "bytes"})
 
-Written like a model folder: under a temporary name, fsynced, renamed into place
-(rnncli.store.atomic).
+Written and read as every rnncli folder is (rnncli.store.folder): atomically, and checked
+against the recorded checksum on loading (version 1 checkpoints written before the record was
+kept load unchecked).
 A run resumed from a checkpoint ends with the same weights, bit for bit, as one never interrupted.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,14 +33,14 @@ import numpy as np
 
 from rnncli.config.schema import Config, config_from_dict
 from rnncli.errors import ConfigError, ModelError
-from rnncli.store import atomic, metrics
-from rnncli.text.files import open_regular
+from rnncli.store import folder, metrics
 from rnncli.text.vocab import Vocab
 
-FORMAT = "rnncli-checkpoint"
-VERSION = 1
 TENSORS = "checkpoint.safetensors"
 META = "checkpoint.json"
+# version 1's checkpoints written before the tensors record was kept load unchecked
+FORMAT = folder.Format("rnncli-checkpoint", 1, META, TENSORS, noun="checkpoint folder",
+                       contents="checkpoint", unrecorded=True)
 
 
 @dataclass
@@ -75,19 +77,17 @@ def ids_digest(ids: np.ndarray) -> str:
 
 
 def save_checkpoint(path: str | Path, ck: Checkpoint) -> Path:
-    from safetensors.numpy import save as save_bytes
-
+    """Write `ck` as the checkpoint folder `path`, atomically (rnncli.store.folder.save)."""
     tensors = {f"param/{n}": a for n, a in ck.params.items()}
     tensors.update({f"best/{n}": a for n, a in (ck.best or {}).items()})
     tensors.update({f"optim/{k}": a for k, a in ck.optimizer.items()})
     for k, layer in enumerate(ck.state):
         for j, a in enumerate(layer):
             tensors[f"state/{k}/{j}"] = a
-    tensors = {n: np.ascontiguousarray(a) for n, a in tensors.items()}
     p = ck.position
     meta = {
-        "format": FORMAT, "version": VERSION, "config": ck.config.to_dict(),
-        "vocab": ck.vocab.itos, "ids_sha256": ck.ids_sha256, "rng_state": ck.rng_state,
+        "config": ck.config.to_dict(), "vocab": ck.vocab.itos, "ids_sha256": ck.ids_sha256,
+        "rng_state": ck.rng_state,
         "position": {"epoch": p.epoch, "window": p.window, "loss_sum": p.loss_sum,
                      "n_tokens": p.n_tokens, "seconds": p.seconds, "lr": p.lr,
                      "best_ppl": None if p.best_ppl == float("inf") else p.best_ppl,
@@ -95,40 +95,22 @@ def save_checkpoint(path: str | Path, ck: Checkpoint) -> Path:
         "metrics": {k: v for k, v in ck.metrics.items() if k != "lines"}, "origin": ck.origin,
         "layers": len(ck.state), "has_best": ck.best is not None,
     }
-    files = {TENSORS: save_bytes(tensors),
-             META: (json.dumps(meta, indent=1) + "\n").encode("utf-8"),
-             metrics.FILE: metrics.dumps(ck.metrics.get("lines", []))}
-    path = Path(path).resolve()
-    try:
-        return atomic.write_folder(path, files)
-    except OSError as e:
-        raise ModelError(f"{path}: cannot write the checkpoint: {e.strerror or e}") from None
+    return folder.save(path, FORMAT, meta, tensors,
+                       {metrics.FILE: metrics.dumps(ck.metrics.get("lines", []))})
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
-    from safetensors import SafetensorError
-    from safetensors.numpy import load as load_bytes
-
-    path = Path(path)
-    if not (path / META).exists() or not (path / TENSORS).exists():
-        raise ModelError(f"{path}: not an rnncli checkpoint folder (no {META} and {TENSORS})")
+    """Read a checkpoint folder (rnncli.store.folder.load) into a Checkpoint."""
+    read = folder.load(path, FORMAT)
+    meta, tensors = read.meta, read.tensors
     try:
-        with open_regular(path / META) as f:  # a pipe or a device: refused, never read
-            meta = json.loads(f.read().decode("utf-8"))
-        with open_regular(path / TENSORS) as f:
-            tensors = load_bytes(f.read())
         log = ""
-        if (path / metrics.FILE).exists():
-            with open_regular(path / metrics.FILE) as f:
-                log = f.read().decode("utf-8")
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, SafetensorError) as e:
+        if (read.path / metrics.FILE).exists():
+            log = folder.read_file(read.path / metrics.FILE).decode("utf-8")
+    except (OSError, UnicodeDecodeError) as e:
         raise ModelError(f"{path}: unreadable checkpoint: {e}") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelError(f"{path}: not an rnncli checkpoint folder")
-    if meta.get("version") != VERSION:
-        raise ModelError(f"{path}: checkpoint version {meta.get('version')!r} is not supported")
     try:
-        config = config_from_dict(meta["config"], source=str(path / META))
+        config = config_from_dict(meta["config"], source=str(read.path / META))
         p = meta["position"]
         position = Position(p["epoch"], p["window"], p["loss_sum"], p["n_tokens"],
                             p["seconds"], p["lr"],
@@ -139,6 +121,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         n_states = len(part("state/0/"))
         state = [tuple(np.array(tensors[f"state/{k}/{j}"]) for j in range(n_states))
                  for k in range(meta["layers"])]
+        # version 1 checkpoints of SGD may keep its buffers as momentum/NAME
         optimizer = part("optim/") or {f"momentum/{n}": a
                                        for n, a in part("momentum/").items()}
         return Checkpoint(config, Vocab(meta["vocab"]), part("param/"),

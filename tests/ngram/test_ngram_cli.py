@@ -91,7 +91,7 @@ def test_arpa_export(held, tmp_path):
     (["eval", "CORPUS", "--baseline", "kn7"], "order must be 1 to 5, got 7"),
     (["kn", "build", "--order", "0"], "order must be 1 to 5, got 0"),
     (["kn", "build", "--order", "6"], "order must be 1 to 5, got 6"),
-    (["eval", "CORPUS", "--baseline", "nowhere"], "no such folder"),
+    (["eval", "CORPUS", "--baseline", "nowhere"], "no such n-gram folder"),
 ])
 def test_bad_orders_and_names(held, args, fragment):
     model, base = held
@@ -147,5 +147,5 @@ def test_build_never_writes_over_a_folder_that_is_something_else(held, tmp_path)
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("precious")
     assert_error(run("kn", "build", "--model", held[0], "--order", "2", "--out",
-                     tmp_path / "mine"), "exists and is not an n-gram folder")
+                     tmp_path / "mine"), "exists and is not an rnncli n-gram folder")
     assert (tmp_path / "mine" / "notes.txt").read_text() == "precious"

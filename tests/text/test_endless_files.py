@@ -51,7 +51,7 @@ def test_a_model_folder_that_never_ends_is_refused(tiny_model, tmp_path, name, k
 def test_a_checkpoint_that_never_ends_is_refused(tmp_path, kind):
     folder = tmp_path / "run.checkpoint"
     folder.mkdir()
-    (folder / "checkpoint.json").write_text("{}")
+    (folder / "checkpoint.json").write_text('{"format": "rnncli-checkpoint", "version": 1}')
     endless(folder / "checkpoint.safetensors", kind)
     result = rnncli("train", "--resume", folder)
     assert result.returncode == 1
