@@ -62,81 +62,42 @@ def train(
 
 
 def _train(comm, config, set_, out, resume, init_from) -> None:
-    import shutil
-    import signal
-
     from rnncli.cli.report import ConsoleReporter
-    from rnncli.config.schema import load_config
-    from rnncli.errors import ConfigError
-    from rnncli.store import model_folder
-    from rnncli.store.remembered import remember_last
-    from rnncli.train import distributed
-    from rnncli.train.checkpoint import load_checkpoint
-    from rnncli.train.loop import Diverged, Interrupted, Silent, StopFlag
-    from rnncli.train.loop import train as run_training
+    from rnncli.train import job
+    from rnncli.train.loop import Diverged, Interrupted
 
-    checkpoint, init = None, None
-    if resume is not None:
-        if config is not None or set_ or init_from is not None:
-            raise ConfigError("--resume takes the config from the checkpoint: give no CONFIG, "
-                              "--set or --init-from")
-        checkpoint = load_checkpoint(resume)
-        cfg = checkpoint.config
-        if out is not None:
-            cfg.output = str(out.resolve())
-    else:
-        init = model_folder.load(init_from) if init_from is not None else None
-        cfg = load_config(config, set_ or [], str(out) if out is not None else None,
-                          init_from=None if init is None else init.config)
-    model_folder.check_output(cfg.output)  # now, not after the training
-    distributed.Shard(comm, cfg.train.batch_size)  # the streams deal out evenly to the ranks
-    ckpt_path = Path(cfg.output).with_name(Path(cfg.output).name + ".checkpoint")
-    lead = comm.rank == 0  # the one rank that prints and writes
+    planned = job.plan(config, overrides=set_ or [], out=out, resume=resume,
+                       init_from=init_from, comm=comm)
+    lead = comm.rank == 0  # the one rank that prints
     console = stderr_console()
-    reporter = ConsoleReporter(console) if lead else Silent()
+    reporter = ConsoleReporter(console) if lead else None
     if lead and comm.size > 1:  # a launcher that ends the job names a dead rank by pid
         console.print(f"{comm.size} ranks (MPI), pid@host: " + ", ".join(
             f"{r}: {w}" for r, w in enumerate(comm.where)), highlight=False, soft_wrap=True)
-    stop = StopFlag()
-    handlers = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        saved = run_training(cfg, reporter, stop=stop, checkpoint_path=ckpt_path,
-                             resume=checkpoint, init=init, comm=comm)
+        saved = job.execute(planned, reporter=reporter, comm=comm)
     except Interrupted as e:
-        distributed.done(comm)
         if lead:
             reporter.close()
             console.print(f"{e}; resume with: rnncli train --resume {e.path}", highlight=False,
                           soft_wrap=True)
         raise typer.Exit(128 + e.signum) from None
-    except Diverged as e:
-        distributed.done(comm)
+    except Diverged:
         if not lead:
             raise typer.Exit(1) from None  # rank 0 says it
-        if e.saved is None:
-            raise
-        kept = model_folder.save(e.saved, cfg.output)  # keep the best model so far
-        remember_last(kept)
-        raise Diverged(f"{e}; the best model so far is kept in {kept}", None) from None
+        raise
     finally:
         if lead:
             reporter.close()
-        for s, h in handlers.items():
-            signal.signal(s, h)
-    distributed.done(comm)
     if not lead:
         return
-    path = model_folder.save(saved, cfg.output)
-    remember_last(path)
-    if ckpt_path.exists():  # the run is complete: its checkpoint has served
-        shutil.rmtree(ckpt_path, ignore_errors=True)
     best = min(saved.history, key=lambda r: r["valid_ppl"])
     seconds = sum(r["seconds"] for r in saved.history)
     why = (saved.run or {}).get("stopped") or {}
     console.print(f"stopped: {why.get('message', 'done')}; best valid perplexity "
                   f"{best['valid_ppl']:.2f} (epoch {best['epoch']}), trained in {seconds:.1f}s; "
-                  f"model written to {path}", highlight=False, soft_wrap=True)
-    print(path, flush=True)
+                  f"model written to {saved.path}", highlight=False, soft_wrap=True)
+    print(saved.path, flush=True)
 
 
 # --- eval ---------------------------------------------------------------------------------
