@@ -37,7 +37,6 @@ def check_output(path: str | Path) -> None:
 
 def save(kn: KNModel, vocab: Vocab, path: str | Path, source: dict[str, Any]) -> Path:
     """Write a KN model and the vocabulary it speaks as the folder `path`, atomically."""
-    check_output(path)
     tensors = {}
     for n in range(1, kn.order + 1):
         tensors[f"keys_{n}"] = kn.keys[n - 1]

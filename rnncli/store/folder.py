@@ -48,8 +48,8 @@ class Format:
     noun: str  # what to call a folder of this kind in messages ("model folder")
     contents: str  # what to call the tensors in messages ("weights")
     record: str = "tensors"  # the JSON key that records the tensors file's SHA-256 and size
-    unrecorded: bool = False  # folders of `version` written without the record load unchecked
-    reads: tuple[int, ...] = ()  # older versions still read (none so far)
+    unrecorded: bool = False  # a JSON of `version` without the record loads, unchecked
+    reads: tuple[int, ...] = ()  # other versions read besides `version`
 
     @property
     def a_noun(self) -> str:
@@ -88,7 +88,8 @@ def check_output(path: str | Path, fmt: Format) -> None:
 def save(path: str | Path, fmt: Format, meta: dict[str, Any], tensors: dict[str, np.ndarray],
          extra: dict[str, bytes] | None = None) -> Path:
     """Write `meta` and `tensors` (and the `extra` files, name -> bytes) as the folder `path`,
-    atomically; an existing folder of this format there is replaced. Returns the absolute path.
+    atomically; an existing folder of this format there is replaced, anything else refused
+    (`check_output`). Returns the absolute path.
 
     1) serialise the tensors, their header naming the digest of `meta`, 2) record their SHA-256
     and size in `meta`, 3) write every file into a temporary folder beside `path`, fsynced, and
@@ -96,6 +97,7 @@ def save(path: str | Path, fmt: Format, meta: dict[str, Any], tensors: dict[str,
     """
     from safetensors.numpy import save as save_bytes
 
+    check_output(path, fmt)
     path = Path(path).resolve()
     meta = {"format": fmt.name, "version": fmt.version, **meta}
     try:

@@ -8,14 +8,11 @@
     DIR/metrics.jsonl       the run log (rnncli.store.metrics): a line every train.log_every steps
                             and one per epoch
 
-The weights file's header metadata records the SHA-256 of model.json's other contents, so a
-weights file that fails its checksum can be told apart: truncated (shorter than recorded),
-swapped (saved with another model.json) or corrupted (anything else). model.json files from
-before the checksum was recorded still load, unchecked.
-
-A folder is written under a temporary name beside its destination and renamed into place
-(rnncli.store.atomic), so it is either complete or absent; a failed write leaves an existing
-model at the destination as it was.
+Written and read as every rnncli folder is (rnncli.store.folder): atomically, so a folder is
+complete or absent, and checked on loading. The weights file's header metadata records the
+SHA-256 of model.json's other contents, so a weights file that fails its checksum can be told
+apart: truncated (shorter than recorded), swapped (saved with another model.json) or corrupted
+(anything else). A version 1 model.json without the "weights" record loads unchecked.
 """
 
 from __future__ import annotations
@@ -35,7 +32,7 @@ from rnncli.text.vocab import Vocab
 WEIGHTS = "model.safetensors"
 META = "model.json"
 METRICS = metrics.FILE  # the run log, when training wrote one
-# version 1's model.json files written before the weights record was kept load unchecked
+# version 1: a model.json without the "weights" record loads unchecked
 FORMAT = folder.Format("rnncli-model", 1, META, WEIGHTS, noun="model folder",
                        contents="weights", record="weights", unrecorded=True)
 
@@ -61,7 +58,6 @@ def check_output(path: str | Path) -> None:
 def save(saved: SavedModel, path: str | Path) -> Path:
     """Write a model folder atomically (rnncli.store.folder.save); an existing model folder at
     `path` is replaced, anything else there is refused."""
-    check_output(path)
     meta: dict[str, Any] = {
         "config": saved.config.to_dict(),
         "vocab": saved.vocab.itos,

@@ -1,6 +1,6 @@
 """Resumable checkpoints: everything a training run needs to go on exactly where it stopped.
 
-    DIR/checkpoint.safetensors   param/NAME       the weights now
+    DIR/checkpoint.safetensors   param/NAME       the weights at the checkpoint
                                  best/NAME        the weights of the best epoch so far
                                  optim/KIND/NAME  the optimiser's buffers (momentum/NAME,
                                                   exp_avg/NAME, ...); a version 1
@@ -17,8 +17,8 @@
                                  ("tensors": {"file", "sha256", "bytes"})
 
 Written and read as every rnncli folder is (rnncli.store.folder): atomically, and checked
-against the recorded checksum on loading (version 1 checkpoints written before the record was
-kept load unchecked).
+against the recorded checksum on loading (a version 1 checkpoint.json without the "tensors"
+record loads unchecked).
 A run resumed from a checkpoint ends with the same weights, bit for bit, as one never interrupted.
 """
 
@@ -38,7 +38,7 @@ from rnncli.text.vocab import Vocab
 
 TENSORS = "checkpoint.safetensors"
 META = "checkpoint.json"
-# version 1's checkpoints written before the tensors record was kept load unchecked
+# version 1: a checkpoint.json without the "tensors" record loads unchecked
 FORMAT = folder.Format("rnncli-checkpoint", 1, META, TENSORS, noun="checkpoint folder",
                        contents="checkpoint", unrecorded=True)
 
