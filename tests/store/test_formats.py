@@ -199,3 +199,15 @@ def test_a_written_file_is_complete_or_absent(tmp_path):
     (tmp_path / "file").write_text("")
     with pytest.raises(ModelError, match="cannot write"):
         folder.write_file(tmp_path / "file" / "b", b"x")  # under a file, not a folder
+
+
+def test_no_format_writes_over_a_folder_of_another_kind(tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("precious")
+    ck = load_checkpoint(FIXTURES / "checkpoint")
+    with pytest.raises(ModelError, match="exists and is not an rnncli checkpoint folder"):
+        save_checkpoint(tmp_path / "mine", ck)
+    with pytest.raises(ModelError, match="exists and is not an rnncli checkpoint folder"):
+        save_checkpoint(FIXTURES / "model-full", ck)
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
