@@ -8,8 +8,8 @@
                      form), which ties the tensors to the JSON they were saved with
     DIR/...          other files a format keeps beside them (metrics.jsonl)
 
-A `Format` names one kind of folder: its format string, the versions it reads, its two file
-names and what to call it in messages. `save` writes a folder atomically (rnncli.store.atomic)
+A `Format` names one kind of folder: its format string and version, its two file names and
+what to call it in messages. `save` writes a folder atomically (rnncli.store.atomic)
 and `load` reads one back, refusing, with one `ModelError` line, anything that is not a
 complete folder of that format: a pipe or device where a file should be (never read), another
 format or version, tensors of the wrong size or SHA-256, tensors saved with another JSON.
@@ -49,7 +49,6 @@ class Format:
     contents: str  # what to call the tensors in messages ("weights")
     record: str = "tensors"  # the JSON key that records the tensors file's SHA-256 and size
     unrecorded: bool = False  # a JSON of `version` without the record loads, unchecked
-    reads: tuple[int, ...] = ()  # other versions read besides `version`
 
     @property
     def a_noun(self) -> str:
@@ -62,7 +61,7 @@ class Loaded:
     """A folder's JSON and tensors, read and checked against each other."""
     path: Path
     meta: dict[str, Any]
-    tensors: dict[str, np.ndarray]  # read-only views of the file's bytes
+    tensors: dict[str, np.ndarray]  # the arrays, by name
 
 
 def check_output(path: str | Path, fmt: Format) -> None:
@@ -144,10 +143,9 @@ def load(path: str | Path, fmt: Format) -> Loaded:
         raise ModelError(f"{path / fmt.meta}: damaged: {e}") from None
     if not isinstance(meta, dict) or meta.get("format") != fmt.name:
         raise ModelError(f"{path}: not an rnncli {fmt.noun} ({fmt.meta} is something else)")
-    if meta.get("version") != fmt.version and meta.get("version") not in fmt.reads:
+    if meta.get("version") != fmt.version:
         raise ModelError(f"{path}: {fmt.noun} format version {meta.get('version')!r} is not "
-                         f"supported (this rnncli reads version "
-                         f"{', '.join(map(str, sorted({fmt.version, *fmt.reads})))})")
+                         f"supported (this rnncli reads version {fmt.version})")
     try:
         recorded = _recorded(meta, fmt)
     except (KeyError, TypeError, ValueError) as e:
