@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from clirun import run
+from clirun import TINY, assert_error, run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,10 +19,6 @@ from rnncli.store import model_folder
 from rnncli.train.loop import train
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY = "data: {{train: {corpus}, valid_fraction: 0}}\n" \
-       "model: {{embedding: 4, hidden: 4}}\n" \
-       "train: {{epochs: 1, batch_size: 2, bptt: 4}}\n" \
-       "output: out\n"
 
 
 def snapshot(*roots: Path) -> dict[str, tuple]:
@@ -33,17 +29,6 @@ def snapshot(*roots: Path) -> dict[str, tuple]:
             st_ = p.lstat()
             seen[str(p)] = ("dir",) if p.is_dir() else (st_.st_size, st_.st_mtime_ns)
     return seen
-
-
-def assert_error(result, fragment: str) -> None:
-    assert result.exception is None or isinstance(result.exception, SystemExit), \
-        repr(result.exception)
-    assert result.exit_code == 1, (result.exit_code, result.stdout, result.stderr)
-    assert result.stdout == ""
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and result.stderr.endswith("\n"), result.stderr
-    assert lines[0].startswith("Error: "), result.stderr
-    assert fragment in lines[0], result.stderr
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,8 @@ import math
 
 import numpy as np
 import pytest
-from clirun import run
+from clirun import assert_error, run
 from conftest import TINY_TEXT
-from test_errors import assert_error
 
 from rnncli.infer.evaluate import evaluate
 from rnncli.ngram import folder

@@ -6,8 +6,7 @@ import gzip
 import lzma
 
 import pytest
-from clirun import run
-from test_errors import TINY, assert_error
+from clirun import TINY, assert_error, run
 
 from rnncli.errors import DataError
 from rnncli.text.corpus import read_lines

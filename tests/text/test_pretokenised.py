@@ -94,8 +94,7 @@ def test_wikitext2_counts_match_the_published_ones():
 
 
 def test_a_clashing_unk_spelling_is_one_error_line(tmp_path):
-    from clirun import run
-    from test_errors import assert_error
+    from clirun import assert_error, run
 
     (tmp_path / "c.txt").write_text("a <UNK> b c d e f g\nthe <unk> of it all now\n" * 4)
     (tmp_path / "c.yaml").write_text(
