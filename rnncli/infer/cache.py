@@ -41,16 +41,17 @@ class CacheParams:
 class Cache:
     """The last `size` (h_i, x_{i+1}) pairs of each of S streams, stepping together.
 
-    keys: (N, S, H) hidden states h_i; values: (N, S) the token that followed each, EMPTY for a
-    slot not yet written or a padding target; stamp: (N,) the step each slot was written at.
+    keys: (S, N, H) hidden states h_i, each stream's contiguous; values: (S, N) the token that
+    followed each, EMPTY for a slot not yet written or a padding target; stamp: (N,) the step
+    each slot was written at.
     """
 
     def __init__(self, size: int, S: int, H: int, dtype=np.float32):
         if size < 1:
             raise ValueError(f"a cache keeps at least one state, got size {size}")
         self.size = size
-        self.keys = np.zeros((size, S, H), dtype=dtype)  # (N, S, H)
-        self.values = np.full((size, S), EMPTY, dtype=np.int64)  # (N, S)
+        self.keys = np.zeros((S, size, H), dtype=dtype)  # (S, N, H)
+        self.values = np.full((S, size), EMPTY, dtype=np.int64)  # (S, N)
         self.stamp = np.full(size, -(1 << 62), dtype=np.int64)  # (N,) never written: far past
         self.t = 0  # steps seen so far
 
@@ -70,70 +71,75 @@ class Cache:
             (len(thetas), T, S) p_cache(target); NaN where the cache held nothing yet
         """
         T = hs.shape[0]
-        values = np.where(real, targets, EMPTY)  # (T, S)
-        K = np.concatenate([self.keys, hs])  # (N + T, S, H) every key a step may read
-        vals = np.concatenate([self.values, values])  # (N + T, S)
-        stamp = np.concatenate([self.stamp, self.t + np.arange(T)])  # (N + T,)
-        now = self.t + np.arange(T)  # (T,) each query's step
-        # 1) which keys each query reads: written before it, and among the last `size`
-        sees = (stamp[None, :] < now[:, None]) & (stamp[None, :] >= now[:, None] - self.size)
-        # 2) the match of every query with every key, per stream: h_t . h_i, shifted by the
-        #    query's best match (exp(theta (z - z_max)) never overflows for theta > 0)
-        z = np.matmul(hs.transpose(1, 0, 2), K.transpose(1, 2, 0))  # (S, T, N + T)
-        z[:, ~sees] = -np.inf
+        q = np.ascontiguousarray(hs.transpose(1, 0, 2))  # (S, T, H) the queries
+        values = np.where(real, targets, EMPTY).T  # (S, T) what the window's states predict
+        y = targets.T  # (S, T)
+        now, steps = self.t + np.arange(T), np.arange(T)  # (T,) each query's step
+        # 1) the match of every query with every key it may read, per stream: h_t . h_i for
+        #    the kept states, then for the window's own earlier steps
+        z = np.concatenate([np.matmul(q, self.keys.transpose(0, 2, 1)),  # (S, T, N)
+                            np.matmul(q, q.transpose(0, 2, 1))], axis=2)  # (S, T, N + T)
+        sees = np.concatenate([self.stamp[None, :] >= now[:, None] - self.size,  # (T, N)
+                               (steps[None, :] < steps[:, None])
+                               & (steps[None, :] >= steps[:, None] - self.size)], axis=1)
+        z += np.where(sees, 0.0, -np.inf).astype(z.dtype)  # -inf: a key the query cannot read
+        # 2) shift each query by its best match: exp(theta (z - z_max)) never overflows
         z_max = z.max(axis=2, keepdims=True)  # (S, T, 1)
         empty = ~np.isfinite(z_max[..., 0])  # (S, T) queries that see nothing yet
         z_max[~np.isfinite(z_max)] = 0.0
         z -= z_max
-        same = (vals.T[:, None, :] == targets.T[:, :, None]).astype(z.dtype)  # value is target
+        same = np.concatenate([self.values[:, None, :] == y[:, :, None],  # (S, T, N)
+                               values[:, None, :] == y[:, :, None]], axis=2).astype(z.dtype)
         out = np.empty((len(thetas), T, hs.shape[1]), dtype=np.float64)
+        e = np.empty_like(z)
         for k, theta in enumerate(thetas):
             # 3) the softmax over the keys a query sees, and the share of the target's keys
-            e = np.exp(theta * z)  # (S, T, N + T), 0 where unseen
+            np.multiply(z, theta, out=e)
+            np.exp(e, out=e)  # (S, T, N + T), 0 where unseen
             total = e.sum(axis=2)  # (S, T)
-            hit = np.einsum("stk,stk->st", e, same)  # (S, T)
+            e *= same
             with np.errstate(invalid="ignore", divide="ignore"):
-                p = hit.astype(np.float64) / total
+                p = e.sum(axis=2).astype(np.float64) / total
             p[empty] = np.nan
             out[k] = p.T
-        self._keep(hs, values)
+        self._keep(q, values)
         return out
 
-    def _keep(self, hs: np.ndarray, values: np.ndarray) -> None:
-        """Write the window's states into the ring (only its last `size` when longer)."""
-        T = hs.shape[0]
+    def _keep(self, q: np.ndarray, values: np.ndarray) -> None:
+        """Write a window's states (S, T, H) and values (S, T) into the ring (only its last
+        `size` steps when longer)."""
+        T = q.shape[1]
         first = max(0, T - self.size)
         slots = (self.t + np.arange(first, T)) % self.size
-        self.keys[slots] = hs[first:]
-        self.values[slots] = values[first:]
+        self.keys[:, slots] = q[:, first:]
+        self.values[:, slots] = values[:, first:]
         self.stamp[slots] = self.t + np.arange(first, T)
         self.t += T
 
     def distribution(self, h: np.ndarray, V: int, theta: float) -> np.ndarray:
         """p_cache(w) for every word, for the next step of each stream: h (S, H) -> (S, V),
         rows that sum to 1 (rows of zeros while the cache is empty)."""
-        seen = self.values[self.stamp >= self.t - self.size]  # (n, S)
-        keys = self.keys[self.stamp >= self.t - self.size]  # (n, S, H)
+        kept = self.stamp >= self.t - self.size  # (N,) slots written
+        seen, keys = self.values[:, kept], self.keys[:, kept]  # (S, n), (S, n, H)
         S = h.shape[0]
         p = np.zeros((S, V), dtype=np.float64)
-        if len(seen) == 0:
+        if seen.shape[1] == 0:
             return p
-        z = theta * np.einsum("sh,nsh->sn", h, keys).astype(np.float64)  # (S, n)
-        z[(seen == EMPTY).T] = -np.inf
+        z = theta * np.matmul(keys, h[:, :, None])[..., 0].astype(np.float64)  # (S, n)
+        z[seen == EMPTY] = -np.inf
         z_max = z.max(axis=1, keepdims=True)
         z_max[~np.isfinite(z_max)] = 0.0
         e = np.exp(z - z_max)  # (S, n)
         total = e.sum(axis=1, keepdims=True)
         w = np.divide(e, total, out=np.zeros_like(e), where=total > 0)  # (S, n)
         rows = np.broadcast_to(np.arange(S)[:, None], w.shape)
-        cols = seen.T  # (S, n)
-        ok = cols != EMPTY
-        np.add.at(p, (rows[ok], cols[ok]), w[ok])  # the weights of each word's states summed
+        ok = seen != EMPTY
+        np.add.at(p, (rows[ok], seen[ok]), w[ok])  # the weights of each word's states summed
         return p
 
     def add(self, h: np.ndarray, next_ids: np.ndarray) -> None:
         """Keep one step: h (S, H) and the token that followed it (S,)."""
-        self._keep(h[None], next_ids[None].astype(np.int64))
+        self._keep(h[:, None], next_ids[:, None].astype(np.int64))
 
 
 def mix(p_model: np.ndarray, p_cache: np.ndarray, lam: float) -> np.ndarray:
