@@ -130,7 +130,7 @@ def plain(c, next_k: int) -> str:
     --next, then the charts of --explain and --trace."""
     text = c.completion
     if next_k:
-        text += "\t" + "\t".join(f"{w} {p:.4f}" for w, p in c.next)
+        text += "\t" + "\t".join(f"{n.word} {n.prob:.4f}" for n in c.next)
     if c.explain is None and c.trace is None:
         return text
     from rich.console import Console

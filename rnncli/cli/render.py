@@ -30,13 +30,14 @@ def _label(word: str, width: int) -> str:
     return (word if len(word) <= width else word[: width - 1] + "…").ljust(width)
 
 
-def next_words(console: Console, nexts: list[tuple[str, float]]) -> None:
-    """The likeliest next words, one per line: word, probability bar, probability."""
-    w = _label_width([x for x, _ in nexts])
-    for word, p in nexts:
-        line = Text(f"  {_label(word, w)} ")
-        line.append(bar(p), style="cyan")
-        line.append(f" {p:.3f}")
+def next_words(console: Console, nexts) -> None:
+    """The likeliest next words (rnncli.infer.predict.NextWord), one per line: word,
+    probability bar, probability."""
+    w = _label_width([n.word for n in nexts])
+    for n in nexts:
+        line = Text(f"  {_label(n.word, w)} ")
+        line.append(bar(n.prob), style="cyan")
+        line.append(f" {n.prob:.3f}")
         console.print(line, highlight=False, soft_wrap=True)
 
 

@@ -27,6 +27,13 @@ from rnncli.store.model_folder import SavedModel
 from rnncli.text.tokenize import detokenize, tokenizer
 
 
+@dataclass(frozen=True)
+class NextWord:
+    """A token the model finds likely next, with its probability."""
+    word: str
+    prob: float
+
+
 @dataclass
 class Completion:
     """One prompt's completion, with what was asked for beside it (the next tokens, the beams,
@@ -35,7 +42,7 @@ class Completion:
     completion: str  # the generated text, detokenised
     tokens: list[str]  # the generated tokens
     logprob: float = 0.0  # their total log-probability given the prompt (nats)
-    next: list[tuple[str, float]] = field(default_factory=list)  # likeliest next tokens
+    next: list[NextWord] = field(default_factory=list)  # the likeliest next tokens
     unknown: list[str] = field(default_factory=list)  # prompt tokens outside the vocabulary
     beams: list[dict] | None = None  # beam search: every beam, best first
     explain: list[why.Attribution] | None = None  # --explain: each prompt token's share
@@ -44,7 +51,7 @@ class Completion:
 
     def to_dict(self) -> dict:
         out = {"prompt": self.prompt, "completion": self.completion, "logprob": self.logprob,
-               "next": [{"word": w, "prob": p} for w, p in self.next],
+               "next": [{"word": n.word, "prob": n.prob} for n in self.next],
                "unknown": self.unknown}
         if self.beams is not None:
             out["beams"] = self.beams
@@ -168,7 +175,7 @@ def _complete_group(saved: SavedModel, prompts: list[str], toks: list[list[str]]
 
     # 2) the likeliest next tokens after each prompt, when asked for (the output layer is the
     #    costly part with a large vocabulary: decoding computes it again with <unk> banned)
-    nexts: list[list[tuple[str, float]]] = [[] for _ in range(B)]
+    nexts: list[list[NextWord]] = [[] for _ in range(B)]
     if next_k:
         logp = model.log_probs(h)  # (B, V)
         nexts = [_top_k(row, next_k, vocab.itos) for row in logp]
@@ -226,12 +233,12 @@ def _beam_dict(hyp: Hypothesis, itos: list[str], kind: str) -> dict:
             "ended": hyp.ended}
 
 
-def _top_k(logp: np.ndarray, k: int, itos: list[str]) -> list[tuple[str, float]]:
+def _top_k(logp: np.ndarray, k: int, itos: list[str]) -> list[NextWord]:
     """The k likeliest tokens of one distribution (V,), likeliest first, with probabilities."""
     k = min(k, len(logp))
     if k <= 0:
         return []
     best = np.argpartition(-logp, k - 1)[:k]  # the k largest, unordered: O(V)
     best = best[np.argsort(-logp[best], kind="stable")]
-    return [(itos[i], float(np.exp(logp[i]))) for i in best]
+    return [NextWord(itos[i], float(np.exp(logp[i]))) for i in best]
 

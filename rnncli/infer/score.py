@@ -23,12 +23,25 @@ MAX_CELLS = 1 << 12  # (step, sentence) cells read through the network together
 
 
 @dataclass
+class TokenScore:
+    """One token of a scored sentence: how surprising it was, and what the model expected."""
+    token: str
+    surprisal_bits: float  # -log2 p(token | the tokens before it)
+    best: str  # the likeliest token there
+    best_prob: float  # its probability
+
+    def to_dict(self) -> dict:
+        return {"token": self.token, "surprisal_bits": self.surprisal_bits, "best": self.best,
+                "best_prob": self.best_prob}
+
+
+@dataclass
 class SentenceScore:
     """One sentence's log-probability under the model, and per token its surprisal and the
     model's best guess there; `to_dict` is what `score --json` prints."""
     sentence: str
     logprob: float  # total log-probability, nats
-    tokens: list[dict] = field(default_factory=list)  # token, surprisal_bits, best, best_prob
+    tokens: list[TokenScore] = field(default_factory=list)  # its tokens and the closing <eos>
 
     @property
     def perplexity(self) -> float:
@@ -36,7 +49,7 @@ class SentenceScore:
 
     def to_dict(self) -> dict:
         return {"sentence": self.sentence, "logprob": self.logprob,
-                "perplexity": self.perplexity, "tokens": self.tokens}
+                "perplexity": self.perplexity, "tokens": [t.to_dict() for t in self.tokens]}
 
 
 def score(saved: SavedModel, sentences: list[str],
@@ -61,9 +74,8 @@ def score(saved: SavedModel, sentences: list[str],
         got, best, best_logp = (a.reshape(T, len(group)) for a in (got, best, best_logp))
         for b, i in enumerate(group):
             n = len(toks[i]) + 1  # the words and the closing <eos>
-            per_token = [{"token": tok, "surprisal_bits": float(-got[t, b] / math.log(2)),
-                          "best": vocab.itos[best[t, b]],
-                          "best_prob": float(np.exp(best_logp[t, b]))}
+            per_token = [TokenScore(tok, float(-got[t, b] / math.log(2)), vocab.itos[best[t, b]],
+                                    float(np.exp(best_logp[t, b])))
                          for t, tok in enumerate(toks[i] + [EOS])]
             results[i] = SentenceScore(sentences[i], float(got[:n, b].astype(np.float64).sum()),
                                per_token)

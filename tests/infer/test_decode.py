@@ -143,7 +143,7 @@ def test_a_tiny_top_p_or_top_k_1_sampling_is_greedy(saved):
 def test_unk_is_never_chosen_unless_allowed(saved):
     assert "<unk>" not in saved.vocab.itos[2:]
     greedy = complete(saved, ["the cat saw a"], Decoding(words=1, allow_unk=True), next_k=1)
-    assert greedy[0].next[0][0] == "<unk>"  # the rare animals: the model's best guess
+    assert greedy[0].next[0].word == "<unk>"  # the rare animals: the model's best guess
     assert greedy[0].completion == "<unk>"
     for d in (Decoding(words=3), Decoding(words=3, beam=3),
               Decoding(words=3, sample=True, seed=0, temperature=3.0)):

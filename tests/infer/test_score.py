@@ -24,7 +24,7 @@ def test_a_sentence_scores_as_eval_scores_its_line(model):
     scores = evaluate(model.model, ids, model.vocab.eos, model.vocab.unk, True)
     assert s.logprob == pytest.approx(-scores.nll, rel=1e-5)
     assert len(s.tokens) == 8  # seven tokens and the line's end
-    bits = sum(t["surprisal_bits"] for t in s.tokens)
+    bits = sum(t.surprisal_bits for t in s.tokens)
     assert bits == pytest.approx(-s.logprob / math.log(2), rel=1e-6)
     assert s.perplexity == pytest.approx(math.exp(-s.logprob / 8))
 
