@@ -9,6 +9,7 @@ Every problem is a ConfigError that names the source and the key path.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import os
@@ -155,6 +156,19 @@ class Schema:
         self.check_keys(raw, str(path))
         sources = {key: str(path) for key in self.leaf_paths(raw)}
         self.resolve_paths(raw, path.resolve().parent, only=sources)
+        return raw, sources
+
+    def read_values(self, values: dict[str, Any], source: str) -> tuple[dict[str, Any],
+                                                                        dict[str, str]]:
+        """`read_file` for values given as a dict (a copy is read): their keys checked, their
+        paths resolved against the working directory, each key path's source `source`."""
+        if not isinstance(values, dict):
+            raise ConfigError(f"{source}: expected a mapping of keys to values, got "
+                              f"{kind(values)}")
+        raw = copy.deepcopy(values)
+        self.check_keys(raw, source)
+        sources = {key: source for key in self.leaf_paths(raw)}
+        self.resolve_paths(raw, Path.cwd(), only=sources)
         return raw, sources
 
     def override(self, raw: dict[str, Any], sources: dict[str, str], item: str,

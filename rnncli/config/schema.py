@@ -106,12 +106,14 @@ class Config:
 SCHEMA = Schema(Config)  # the keys, sections and paths that YAML files and --set may give
 
 
-def load_config(path: str | Path | None = None, overrides: typing.Sequence[str] = (),
-                out: str | None = None, init_from: Config | None = None) -> Config:
+def load_config(path: str | Path | dict[str, Any] | None = None,
+                overrides: typing.Sequence[str] = (), out: str | None = None,
+                init_from: Config | None = None) -> Config:
     """Build a Config from defaults, an optional YAML file and `--set` overrides.
 
     Args:
-        path: YAML file, or None for the built-in defaults (the bundled demo).
+        path: YAML file, or None for the built-in defaults (the bundled demo), or a dict of
+            the YAML's keys (the Python API's config; its paths read from the working folder).
         overrides: strings `key.path=value`; the value is read as a YAML scalar.
         out: the output folder from `--out`, which wins over everything.
         init_from: fine-tuning: the trained model's config, whose architecture and
@@ -121,10 +123,15 @@ def load_config(path: str | Path | None = None, overrides: typing.Sequence[str] 
     """
     raw: dict[str, Any] = {}
     sources: dict[str, str] = {}  # key path -> where its value came from
-    if path is not None:
+    default_source = "defaults"
+    if isinstance(path, dict):
+        default_source = "the config dict"
+        raw, sources = SCHEMA.read_values(path, default_source)
+        path = None  # otherwise as the defaults: the output goes under the working folder
+    elif path is not None:
         path = Path(path)
         raw, sources = SCHEMA.read_file(path)
-    default_source = str(path) if path is not None else "defaults"
+        default_source = str(path)
     for item in overrides:
         SCHEMA.override(raw, sources, item, "--set")
     if out is not None:
