@@ -89,9 +89,11 @@ def complete(
     --beam, "explain" and "trace" when asked for; a completion's line ends are newline characters
     in its string.
     """
+    from dataclasses import asdict
+
+    from rnncli.api import Model
     from rnncli.infer.decode import Decoding
     from rnncli.infer.predict import check_next_k
-    from rnncli.infer.predict import complete as run_complete
 
     decoding = Decoding(words=words, until=until.value if until else None, lines=lines,
                         sample=sample,
@@ -105,9 +107,11 @@ def complete(
     saved = load_model(model)
     next_k = min(next_k or (5 if interactive else 0), len(saved.vocab))
 
+    api_model = Model(saved)
+
     def run(texts: list[str], first: int):
-        return run_complete(saved, texts, decoding, next_k=next_k, explain=explain,
-                            trace=trace, first=first)
+        return api_model.complete_all(texts, **asdict(decoding), next_k=next_k,
+                                      explain=explain, trace=trace, first=first)
 
     if interactive:
         from rnncli.cli.interactive import session
@@ -161,14 +165,14 @@ def score_(
     {"sentence", "logprob", "perplexity", "tokens": [{"token", "surprisal_bits", "best",
     "best_prob"}]}. The line's end (`<eos>`) is scored too, as in `eval`.
     """
-    from rnncli.infer.score import score as run_score
+    from rnncli.api import Model
 
     piped = from_stdin(sentences, "sentence")
-    saved = load_model(model)
+    api_model = Model(load_model(model))
 
     def line(r) -> str:
         return (json.dumps(r.to_dict(), ensure_ascii=False) if json_out else
                 f"{r.logprob:.4f}\t{r.perplexity:.3f}\t{r.sentence}")
 
-    answer_each(sentences, piped, lambda batch, first: run_score(saved, batch), line,
+    answer_each(sentences, piped, lambda batch, first: api_model.score_all(batch), line,
                 {"sentence": ""} if json_out else None, "sentence")

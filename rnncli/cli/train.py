@@ -150,30 +150,21 @@ def eval_(
     all together (with `--baseline`, its mix too: the weights found jointly); settings not given
     are chosen on the model's validation text and printed. Accuracy is not reported there.
     """
-    import numpy as np
-
-    from rnncli.infer.evaluate import evaluate
-    from rnncli.text.corpus import encode_lines, read_lines
-    from rnncli.text.tokenize import keeps_blank_lines
+    from rnncli.api import Model
 
     if baseline is not None:
         from rnncli.ngram.baseline import parse_order
         parse_order(baseline)  # a bad order fails before anything is read
     saved = load_model(model)
-    d = saved.config.data
-    blank_too = keeps_blank_lines(d.tokenizer)
-    lines = [line for path in corpora for line in read_lines(path, blank_too)]
-    ids = encode_lines(lines, saved.vocab, d.tokenizer, d.lowercase, d.unk_token)
     if cache or dynamic:
         from rnncli.infer.extras import Extras
         extras = Extras(cache, cache_lambda, cache_theta, dynamic, dynamic_lr, dynamic_decay)
-        _eval_with_extras(saved, np.asarray(ids), extras, baseline, json_out)
+        _eval_with_extras(saved, _read_ids(saved, corpora), extras, baseline, json_out)
         return
     if baseline is not None:
-        _eval_with_baseline(saved, np.asarray(ids), baseline, json_out)
+        _eval_with_baseline(saved, corpora, baseline, json_out)
         return
-    scores = evaluate(saved.model, np.asarray(ids), saved.vocab.eos, saved.vocab.unk,
-                      saved.config.train.reset_at_eos).to_dict()
+    scores = Model(saved).evaluate(*corpora).to_dict()
     if json_out:
         print(json.dumps(scores))
         return
@@ -187,11 +178,25 @@ def eval_(
     print(f"<unk>          {scores['unk_rate']:.2%} of targets ({scores['unk_targets']:,})")
 
 
-def _eval_with_baseline(saved, ids, name: str, json_out: bool) -> None:
+def _read_ids(saved, corpora: list[Path]):
+    """The corpora as one stream of the model's token ids, <eos> after each line."""
+    import numpy as np
+
+    from rnncli.text.corpus import encode_lines, read_lines
+    from rnncli.text.tokenize import keeps_blank_lines
+
+    d = saved.config.data
+    blank_too = keeps_blank_lines(d.tokenizer)
+    lines = [line for path in corpora for line in read_lines(path, blank_too)]
+    return np.asarray(encode_lines(lines, saved.vocab, d.tokenizer, d.lowercase, d.unk_token))
+
+
+def _eval_with_baseline(saved, corpora: list[Path], name: str, json_out: bool) -> None:
     import sys
 
     from rnncli.ngram.baseline import baseline, compare
 
+    ids = _read_ids(saved, corpora)
     kn, _ = baseline(saved, name, lambda m: print(m, file=sys.stderr, flush=True))
     label = f"kn{kn.order}"
     result = compare(saved, kn, ids, label)
