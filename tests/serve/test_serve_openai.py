@@ -51,7 +51,7 @@ def test_logprobs_are_the_model_s_own(client, tiny_model):
     # the whole line's score, minus its prompt's and its end's: the completion's tokens
     saved = model_folder.load(tiny_model)
     (line,) = score(saved, ["the cat sat on the mat ."])
-    want = [t["surprisal_bits"] for t in line.tokens[5:7]]
+    want = [t.surprisal_bits for t in line.tokens[5:7]]
     got = [-x / 0.6931471805599453 for x in lp.token_logprobs]
     assert got == pytest.approx(want, rel=1e-4)
     for chosen, top in zip(lp.token_logprobs, lp.top_logprobs):
