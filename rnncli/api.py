@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from rnncli.config.schema import Config, load_config
-from rnncli.errors import ConfigError, DataError, ModelError
+from rnncli.config.schema import Config
+from rnncli.errors import DataError, ModelError
 from rnncli.infer.decode import Decoding
 from rnncli.infer.evaluate import EvalTotals, evaluate
 from rnncli.infer.explain import Attribution, TraceStep
@@ -303,8 +303,9 @@ def train(config: Config | Mapping[str, Any] | str | Path, *,
         overrides: "key.path=value" strings, as `rnncli train --set` takes them
         out: the model folder to write (default: the config's `output`)
     Training stops as the config says (rnncli.train.stopping); the weights of the best epoch
-    are kept. A run whose loss diverges raises rnncli.train.loop.Diverged, with the best
-    model so far in its `saved`.
+    are kept (rnncli.train.job runs the whole job: the folder written, remembered as the last
+    model). Ctrl-C stops it with a checkpoint (rnncli.train.loop.Interrupted); a run whose loss
+    diverges raises rnncli.train.loop.Diverged, its best model so far kept in the folder.
 
     >>> config = {"data": {"train": "tiny.txt"},
     ...           "train": {"epochs": 2, "batch_size": 4, "bptt": 8}}
@@ -312,20 +313,9 @@ def train(config: Config | Mapping[str, Any] | str | Path, *,
     >>> len(model.history), model.path.name
     (2, 'tiny')
     """
-    from rnncli.train.loop import train as run_training
+    from rnncli.train import job
 
-    if isinstance(config, Config):
-        if overrides:
-            raise ConfigError("overrides: give them with a dict or a YAML path, not a Config")
-        cfg = config
-        if out is not None:
-            from dataclasses import replace
-
-            cfg = replace(config, output=str(Path(out).resolve()))
-    else:
-        cfg = load_config(dict(config) if isinstance(config, Mapping) else config,
-                          list(overrides), None if out is None else str(out))
-    model_folder.check_output(cfg.output)  # now, not after the training
-    saved = run_training(cfg, _EpochCallback(on_epoch))
-    saved.path = model_folder.save(saved, cfg.output)
-    return Model(saved)
+    if isinstance(config, Mapping):
+        config = dict(config)
+    return Model(job.run(config, overrides=list(overrides), out=out,
+                         reporter=_EpochCallback(on_epoch)))
