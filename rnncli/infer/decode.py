@@ -112,6 +112,7 @@ def top_p_filter(logp: np.ndarray, p: float) -> np.ndarray:
     sorted_p = np.take_along_axis(probs, order, axis=1)
     before = np.cumsum(sorted_p, axis=1) - sorted_p  # (N, V) the total of the likelier ones
     keep_sorted = before < p  # the first token always, then until the total reaches p
+    keep_sorted[:, 0] = True  # even for a p that float32 rounds to 0
     keep = np.empty_like(keep_sorted)
     np.put_along_axis(keep, order, keep_sorted, axis=1)
     return np.where(keep, logp, -np.inf)

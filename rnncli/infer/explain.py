@@ -31,6 +31,7 @@ model would predict from it: the memory, step by step.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,6 +70,15 @@ PATH_STEPS = 16  # points on each word's path from its baseline (the midpoint ru
 CELL_BUDGET = 1 << 16  # (step, row) cells per batch of paths: bounds the caches' memory
 LOGIT_BUDGET = 1 << 22  # (row, word) log-probabilities at a time
 ALTERNATIVES = 20  # the drop replaces a word by this many of the model's guesses for it
+
+
+def drain(steps: Generator):
+    """Run a generator of slices to the end: its return value."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
 
 
 def log_prob_gradients(model, x: np.ndarray, keep: np.ndarray,
@@ -118,6 +128,12 @@ def expected_inputs(model, ids: np.ndarray, eos: int) -> np.ndarray:
 
 def counterfactuals(model, ids: np.ndarray, target: int,
                     q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """counterfactual_steps run to the end: (drop, score)."""
+    return drain(counterfactual_steps(model, ids, target, q))
+
+
+def counterfactual_steps(model, ids: np.ndarray, target: int, q: np.ndarray,
+                         cells: int = CELL_BUDGET) -> Generator[None, None, tuple]:
     """How much log p(target | prompt) drops when word t is replaced, two ways. ids (T,).
 
     The replacements are the model's ALTERNATIVES likeliest guesses q[t] for word t (the real
@@ -128,7 +144,8 @@ def counterfactuals(model, ids: np.ndarray, target: int,
     ("So is why my ...") gets no weight, so a word scores high only when a sensible other word
     in its place would change the prediction: the dish, not the grammar around it.
 
-    Returns:
+    A generator that yields after each batch of `cells` (step, row) cells (a server answers
+    other requests in between) and returns:
         drop: (T,) log p(target) minus log of its q-weighted mean over the replacements
         score: (T,) the same with the weights that the rest of the prompt allows
     """
@@ -152,8 +169,9 @@ def counterfactuals(model, ids: np.ndarray, target: int,
     swaps = [(t, k) for t in range(T) for k in range(K)]  # row t * K + k: w_t -> alt[t, k]
     log_p_alt = np.empty(len(swaps))  # log p(target) with the swap
     log_rest_alt = np.empty(len(swaps))  # log p(w_t+1 .. w_T) with the swap
-    rows_per_batch = max(1, min(CELL_BUDGET // T, LOGIT_BUDGET // V))
+    rows_per_batch = max(1, min(cells // T, LOGIT_BUDGET // V))
     for i in range(0, len(swaps), rows_per_batch):
+        yield
         batch = swaps[i: i + rows_per_batch]
         inputs = np.repeat(ids[:, None], len(batch), axis=1)  # (T, R)
         for r, (t, k) in enumerate(batch):
@@ -185,6 +203,14 @@ def explain(model, ids: np.ndarray, target: int, eos: int,
     the word is replaced by what the prompt allows there), the plain gradient's norm, the drop
     under the model's guesses alone, and the integrated gradient x input share (see the
     module's docstring)."""
+    return drain(explain_steps(model, ids, target, eos, itos))
+
+
+def explain_steps(model, ids: np.ndarray, target: int, eos: int, itos: list[str],
+                  cells: int = CELL_BUDGET) -> Generator[None, None, list[Attribution]]:
+    """explain in slices: a generator that yields after each batch of at most `cells`
+    (step, row) cells of paths or replacements, and returns the attributions. A server runs
+    other requests between the slices; the numbers are explain's whatever the slicing."""
     T = len(ids)
     W_emb = model.params["W_emb"]
     x = W_emb[ids]  # (T, E)
@@ -204,8 +230,9 @@ def explain(model, ids: np.ndarray, target: int, eos: int,
     alphas = ((np.arange(M) + 0.5) / M).astype(x.dtype)  # (M,)
     paths = [(t, j) for t in range(T) for j in range(M)]
     mean_grad = np.zeros_like(x, dtype=np.float64)  # (T, E) mean over the path of d/dx_t
-    rows_per_batch = max(1, CELL_BUDGET // T)
+    rows_per_batch = max(1, cells // T)
     for i in range(0, len(paths), rows_per_batch):
+        yield
         batch = paths[i: i + rows_per_batch]
         R = len(batch)
         X = np.repeat(x[:, None], R, axis=1)  # (T, R, E)
@@ -218,7 +245,7 @@ def explain(model, ids: np.ndarray, target: int, eos: int,
     share = (mean_grad * delta).sum(axis=1)  # (T,) integrated gradient x (input - baseline)
 
     # 3) without gradients: replace the word by the model's guesses for it
-    drop, score = counterfactuals(model, ids, target, q)  # (T,), (T,)
+    drop, score = yield from counterfactual_steps(model, ids, target, q, cells)  # (T,), (T,)
     return [Attribution(itos[ids[t]], float(score[t]), float(grad_norm[t]), float(drop[t]),
                         float(share[t])) for t in range(T)]
 

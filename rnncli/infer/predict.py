@@ -8,6 +8,7 @@ beam search) is rnncli.infer.decode's business; why the model chose them, rnncli
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -80,6 +81,17 @@ def complete(saved: SavedModel, prompts: list[str], decoding: Decoding | None = 
     Prompts of similar length go through the network together (see `length_groups`), so one
     very long prompt does not pad every other one to its length.
     """
+    return why.drain(complete_steps(saved, prompts, decoding, next_k=next_k, explain=explain,
+                                    trace=trace, first=first, rngs=rngs))
+
+
+def complete_steps(saved: SavedModel, prompts: list[str], decoding: Decoding | None = None, *,
+                   next_k: int = 0, explain: bool = False, trace: bool = False,
+                   first: int = 0, rngs: list | None = None,
+                   cells: int = why.CELL_BUDGET) -> Generator[None, None, list[Completion]]:
+    """complete in slices: a generator that yields between groups of prompts and between
+    explain's batches of `cells` cells (rnncli.infer.explain.explain_steps), and returns the
+    Completions. A server answers other requests between the slices."""
     d = decoding or Decoding()
     check_next_k(next_k)
     if toks is None:
@@ -94,9 +106,10 @@ def complete(saved: SavedModel, prompts: list[str], decoding: Decoding | None = 
         rngs = None
     results: list[Completion | None] = [None] * len(prompts)
     for group in length_groups([len(t) for t in toks], PAD_BUDGET):
-        done = _complete_group(saved, [prompts[i] for i in group], [toks[i] for i in group],
-                               d, next_k, explain, trace,
-                               [rngs[i] for i in group] if rngs else None)
+        yield
+        done = yield from _complete_group(saved, [prompts[i] for i in group],
+                                          [toks[i] for i in group], d, next_k, explain, trace,
+                                          [rngs[i] for i in group] if rngs else None, cells)
         for i, c in zip(group, done):
             results[i] = c
     return results  # type: ignore[return-value]
@@ -158,7 +171,8 @@ def align(saved: SavedModel, toks: list[list[str]]) -> tuple[np.ndarray, np.ndar
 
 
 def _complete_group(saved: SavedModel, prompts: list[str], toks: list[list[str]], d: Decoding,
-                    next_k: int, explain: bool, trace: bool, rngs) -> list[Completion]:
+                    next_k: int, explain: bool, trace: bool, rngs,
+                    cells: int) -> Generator[None, None, list[Completion]]:
     model, vocab, kind = saved.model, saved.vocab, saved.config.data.tokenizer
     B = len(prompts)
     inputs, keep = align(saved, toks)
@@ -204,8 +218,10 @@ def _complete_group(saved: SavedModel, prompts: list[str], toks: list[list[str]]
         chosen = stepper.logp(h).argmax(axis=1) if d.max_words == 0 else None  # (B,)
         targets = [hyp.ids[0] if hyp.ids else vocab.eos if hyp.ended else int(chosen[b])
                    for b, hyp in enumerate(best)]
-        attributions = [why.explain(model, inputs[T - len(toks[b]):, b], targets[b], vocab.eos,
-                                    vocab.itos) for b in range(B)]
+        attributions = []
+        for b in range(B):
+            attributions.append((yield from why.explain_steps(
+                model, inputs[T - len(toks[b]):, b], targets[b], vocab.eos, vocab.itos, cells)))
     traces = None
     if trace:
         traces = why.trace(model, np.concatenate(tops), inputs, vocab.itos)
