@@ -21,12 +21,12 @@ def served(model_dir, **limits):
     import uvicorn
 
     from rnncli.serve.app import create_app
-    from rnncli.serve.run import bind
+    from rnncli.serve.run import bind, uvicorn_config
 
-    app = create_app(model_folder.load(model_dir), Settings(**limits))
+    settings = Settings(**limits)
+    app = create_app(model_folder.load(model_dir), settings)
     sock = bind("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning",
-                                           access_log=False))
+    server = uvicorn.Server(uvicorn_config(app, settings, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -1,8 +1,15 @@
-"""Serving the app with uvicorn: bind first (a port in use is one `Error:` line), say where, and on
-Ctrl-C or SIGTERM stop accepting, finish the requests in flight, then stop the model's worker."""
+"""Serving the app with uvicorn: bind first (a port in use is one `Error:` line), say where (and
+that anyone can use it, when it listens beyond loopback without an API key), and on Ctrl-C or
+SIGTERM stop accepting, finish the requests in flight, then stop the model's worker.
+
+Connections are guarded below the app (`guarded_protocol`): one that has not sent a request's
+headers within --header-timeout is closed (a slow client cannot hold a socket forever), and
+beyond --max-connections a new connection is closed at once, before it costs anything more.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import sys
 
@@ -12,6 +19,7 @@ from rnncli.store.model_folder import SavedModel
 
 BACKLOG = 2048  # connections waiting to be accepted (uvicorn's default)
 GRACE_S = 30  # in-flight requests get this long to finish after Ctrl-C / SIGTERM
+KEEP_ALIVE_S = 5  # an idle kept-alive connection is closed after this long (uvicorn's default)
 
 
 class ServeError(RnncliError):
@@ -30,6 +38,66 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def guarded_protocol(settings: Settings):
+    """uvicorn's httptools protocol with a header timeout and a connection limit."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class Guarded(HttpToolsProtocol):
+        header_timer = None
+
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            if len(self.connections) > settings.max_connections:
+                transport.abort()  # over the limit: closed before reading a byte
+                return
+            self._arm()
+
+        def _arm(self) -> None:
+            if self.header_timer is None:
+                self.header_timer = self.loop.call_later(settings.header_timeout_s,
+                                                         self._too_slow)
+
+        def _disarm(self) -> None:
+            if self.header_timer is not None:
+                self.header_timer.cancel()
+                self.header_timer = None
+
+        def _too_slow(self) -> None:
+            self.header_timer = None
+            if not self.transport.is_closing():
+                self.transport.close()
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._arm()  # the next request's headers on a kept-alive connection
+
+        def on_headers_complete(self) -> None:
+            self._disarm()
+            super().on_headers_complete()
+
+        def connection_lost(self, exc) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    return Guarded
+
+
+def uvicorn_config(app, settings: Settings, **options):
+    import uvicorn
+
+    return uvicorn.Config(app, http=guarded_protocol(settings), access_log=False,
+                          lifespan="on", timeout_keep_alive=KEEP_ALIVE_S,
+                          timeout_graceful_shutdown=GRACE_S, **options)
+
+
+def open_to_all(host: str) -> bool:
+    """Whether the address is reachable from other machines (not loopback)."""
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host != "localhost"
+
+
 def serve(saved: SavedModel, settings: Settings) -> None:
     import uvicorn
 
@@ -38,9 +106,12 @@ def serve(saved: SavedModel, settings: Settings) -> None:
     sock = bind(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
-    where = "" if host in ("127.0.0.1", "::1") else " (reachable from other machines)"
+    where = " (reachable from other machines)" if open_to_all(host) else ""
     print(f"rnncli serve: model {saved.path.name}, vocabulary {len(saved.vocab)}, at "
           f"http://{shown}:{port}/{where}; Ctrl-C stops", file=sys.stderr, flush=True)
-    config = uvicorn.Config(create_app(saved, settings), access_log=False, lifespan="on",
-                            timeout_graceful_shutdown=GRACE_S, log_level="info")
+    if open_to_all(host) and not settings.api_key:
+        print("rnncli serve: warning: no API key, so anyone who can reach this address can "
+              "use the model (give one with --api-key or RNNCLI_API_KEY)", file=sys.stderr,
+              flush=True)
+    config = uvicorn_config(create_app(saved, settings), settings, log_level="info")
     uvicorn.Server(config).run(sockets=[sock])

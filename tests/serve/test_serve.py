@@ -84,9 +84,9 @@ def test_waiting_requests_run_as_one_batch_each_with_its_own_seed(tiny_model):
     prompts = ["the cat", "a bird", "the dog sat on"]
 
     async def main():
-        batcher = Batcher(lambda key, jobs: work.run(saved, key, jobs), 256)
+        batcher = Batcher(lambda key, jobs: work.steps(saved, key, jobs), 256)
         await batcher.start()
-        key = work.BatchKey("complete", d)
+        key = ("complete", d, 0, False, False)
         results = await asyncio.gather(*[batcher.submit(key, prompts, s) for s in seeds])
         await batcher.stop()
         return results, batcher.batches
@@ -95,7 +95,7 @@ def test_waiting_requests_run_as_one_batch_each_with_its_own_seed(tiny_model):
     assert batches == 1  # all ten were waiting: one pass through the network
     for seed, got in zip(seeds, results):
         want = complete(saved, prompts, Decoding(words=6, sample=True, until="eos", seed=seed))
-        assert [c.completion for c in got] == [c.completion for c in want]
+        assert [json.loads(c)["completion"] for c in got] == [c.completion for c in want]
 
 
 MB = 1 << 20
@@ -127,7 +127,7 @@ MB = 1 << 20
     ("/v1/completions", {"prompt": "the cat", "max_tokens": -1}, 400, "max_tokens"),
     ("/v1/completions", {"prompt": "the cat", "temperature": "hot"}, 400, "temperature"),
     ("/v1/completions", {"prompt": "the cat", "logprobs": 9}, 400, "logprobs"),
-    ("/v1/completions", {"prompt": "the cat", "stream": True}, 400, "stream"),
+    ("/v1/completions", {"prompt": "the cat", "best_of": 2}, 400, "best_of"),
     ("/v1/completions", {"prompt": [1, 2, 3]}, 400, "prompt"),
     ("/v1/score", {"sentence": "the cat", "prompt": "x"}, 400, "prompt"),
 ])
