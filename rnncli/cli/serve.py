@@ -44,7 +44,7 @@ def serve(
         rich_help_panel=LIMITS)] = 256,
     max_explain_work: Annotated[int, typer.Option(
         "--max-explain-work", help="Explain: the prompts' squared lengths, summed over one "
-        "request.", rich_help_panel=LIMITS)] = 8 * 64**2,
+        "request.", rich_help_panel=LIMITS)] = 2 * 64**2,
     max_answer_bytes: Annotated[int, typer.Option(
         "--max-answer-bytes", help="A request whose answer would be larger (a long trace) is "
         "refused.", rich_help_panel=LIMITS)] = 4 << 20,

@@ -213,7 +213,10 @@ def create_app(saved: SavedModel, settings: Settings | None = None) -> Starlette
 
     async def run(request: Request, key, texts: list[str], extra=None,
                   alone: bool = False) -> list:
-        """The batcher's results for the texts, dropped when the client goes away first."""
+        """The batcher's results for the texts; long work (`alone`) is dropped when the
+        client goes away first (short work is done by the time that would be noticed)."""
+        if not alone:
+            return await batcher.submit(key, texts, extra, timeout)
         task = asyncio.ensure_future(batcher.submit(key, texts, extra, timeout, alone))
         gone = asyncio.ensure_future(until_gone(request))
         try:

@@ -16,7 +16,7 @@ class Settings:
     max_body_bytes: int = 2 << 20  # a larger request body is refused (413) unread
     max_prompt_tokens: int = 2048  # tokens in one prompt or sentence
     max_explain_tokens: int = 64  # explain's cost grows with the square of the prompt's length
-    max_explain_work: int = 8 * 64**2  # explain: the prompts' squared lengths, summed
+    max_explain_work: int = 2 * 64**2  # explain: the prompts' squared lengths, summed
     max_answer_bytes: int = 4 << 20  # the answer's estimated size (a trace is 8 bytes a unit)
     max_words: int = 256  # tokens one completion may add (words, max_tokens, until's cap)
     max_prompts: int = 64  # prompts (times n) or sentences in one request

@@ -19,7 +19,7 @@ from rnncli.infer.score import continuation_logprobs, score
 from rnncli.serve.batcher import Job
 from rnncli.store.model_folder import SavedModel
 
-SLICE_CELLS = 1 << 11  # (step, row) cells of explain's work per slice: a few milliseconds
+SLICE_CELLS = 1 << 10  # (step, row) cells of explain's work per slice (milliseconds)
 
 
 def encode(answer: dict) -> bytes:
