@@ -2,12 +2,14 @@
 `Error:` line, it binds loopback by default and stops cleanly on SIGTERM and Ctrl-C."""
 
 import json
+import os
 import re
 import signal
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 import pytest
 from serving import call
@@ -51,9 +53,10 @@ def default_sigint():
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def start(model, *args):
+def start(model, *args, env=None):
     proc = subprocess.Popen([sys.executable, "-m", "rnncli", "serve", str(model), "--port", "0",
-                             *args], stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
+                             *args], stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint,
+                            env=env)
     line = proc.stderr.readline()  # "rnncli serve: model ..., at http://HOST:PORT/; ..."
     found = re.search(r"at (http://[^/ ]+)/", line)
     assert found, line + proc.stderr.read()
@@ -94,3 +97,36 @@ def test_a_signal_stops_it_after_the_request_in_flight(tiny_model, sig, status):
     assert "Traceback" not in log and "Finished server process" in log
     with pytest.raises(OSError):
         call(url + "/v1/models", timeout=5)  # nothing listens any more
+
+
+@pytest.mark.parametrize("key", [None, "from-the-environment"])
+def test_listening_beyond_loopback_without_a_key_says_anyone_can_use_it(tiny_model, key):
+    env = {k: v for k, v in os.environ.items() if k != "RNNCLI_API_KEY"}
+    if key:
+        env["RNNCLI_API_KEY"] = key
+    proc = subprocess.Popen([sys.executable, "-m", "rnncli", "serve", str(tiny_model), "--port",
+                             "0", "--host", "0.0.0.0"], stderr=subprocess.PIPE, text=True,
+                            env=env)
+    try:
+        first = proc.stderr.readline()
+        assert "reachable from other machines" in first
+        port = re.search(r":(\d+)/", first).group(1)
+        if key is None:
+            assert "anyone" in proc.stderr.readline()
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/models",
+                                                 headers=headers)
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    assert response.status == 200
+                break
+            except OSError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    if key:
+        assert "anyone" not in first + proc.stderr.read()
