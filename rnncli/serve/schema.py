@@ -83,7 +83,7 @@ def complete_fields(settings: Settings) -> dict[str, Field]:
                       nullable=True, minimum=0, maximum=INT_MAX),
         "beam": Field("integer", "Beam search with this many beams (0: none).", minimum=0,
                       maximum=MAX_BEAM, default=0),
-        "allow_unk": Field("boolean", "<unk> may be chosen.", default=False),
+        "allow_unk": Field("boolean", "`<unk>` may be chosen.", default=False),
         "next": Field("integer", "Also list the K likeliest next tokens.", minimum=0,
                       maximum=MAX_NEXT, default=0),
         "explain": Field("boolean", "Each prompt token's share in the first completed one "

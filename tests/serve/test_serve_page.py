@@ -68,3 +68,45 @@ def test_typing_the_prompt_shows_the_memory_at_work(fixed_demo_model, tmp_path):
     assert shot.stat().st_size > 10_000
     if os.environ.get("RNNCLI_SCREENSHOT"):
         shutil.copyfile(shot, os.environ["RNNCLI_SCREENSHOT"])
+
+
+def test_on_a_phone_nothing_scrolls_sideways_and_the_page_explains_itself(fixed_demo_model,
+                                                                          tmp_path):
+    """At 390 px (a phone): no sideways scrolling, the heat map's colour legend, a temperature
+    of 0 is greedy (as in the API), and an empty completion says why."""
+    sync_playwright = browser_or_skip()
+    with served(fixed_demo_model) as (url, _), sync_playwright() as pw:
+        browser = pw.chromium.launch_persistent_context(
+            tmp_path / "profile", executable_path=CHROMIUM, args=FLAGS, headless=True,
+            chromium_sandbox=False, viewport={"width": 390, "height": 844})
+        try:
+            page = browser.new_page()
+            page.goto(url + "/")
+            page.locator("#prompt").fill(SEED_PROMPT)
+            page.wait_for_function(
+                "document.querySelector('#heatmap tr.hm-row') !== null", timeout=60_000)
+            greedy = page.locator("#completion").text_content()
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            assert page.locator("#legend .scale").is_visible()
+            assert "blue -1" in page.locator("#legend").text_content()
+            page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
+
+            page.locator("#sample").check()
+            page.locator("#temperature").fill("0")  # greedy: the same words, no error
+            page.wait_for_timeout(1200)
+            page.wait_for_function("document.querySelector('#status').textContent === ''",
+                                   timeout=60_000)
+            assert page.locator("#completion").text_content() == greedy
+            assert page.locator("#error").text_content() == ""
+
+            page.locator("#words").fill("0")
+            page.wait_for_function(
+                "document.querySelector('#empty').textContent.includes('word limit is 0')",
+                timeout=60_000)
+            assert page.locator("#completion").text_content() == ""
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        finally:
+            browser.close()
+    if os.environ.get("RNNCLI_SCREENSHOT"):
+        shutil.copyfile(tmp_path / "phone.png",
+                        os.environ["RNNCLI_SCREENSHOT"].replace(".png", "-phone.png"))

@@ -13,9 +13,10 @@ function options(prompt) {
   const words = parseInt($("words").value, 10);
   if (!Number.isNaN(words)) body.words = words;
   if ($("until").value) body.until = $("until").value;
-  if ($("sample").checked) {
+  const temperature = parseFloat($("temperature").value);
+  if ($("sample").checked && temperature !== 0) {  // temperature 0: greedy, as in the API
     body.sample = true;
-    body.temperature = parseFloat($("temperature").value) || 1;
+    body.temperature = Number.isNaN(temperature) ? 1 : temperature;
     body.top_k = parseInt($("top_k").value, 10) || 0;
     body.top_p = parseFloat($("top_p").value) || 1;
     const seed = parseInt($("seed").value, 10);
@@ -38,7 +39,7 @@ async function ask() {
   inflight = controller;
   $("status").textContent = " ...";
   const post = (body) => fetch("/v1/complete", {
-    method: "POST", headers: { "Content-Type": "application/json" },
+    method: "POST", headers: headers({ "Content-Type": "application/json" }),
     body: JSON.stringify(body), signal: controller.signal,
   });
   try {
@@ -51,6 +52,7 @@ async function ask() {
       answer = await res.json();
     }
     if (id !== latest) return;
+    if (res.status === 401) $("keybox").hidden = false;
     if (!res.ok) { showError(answer.error); return; }
     draw(answer);
   } catch (e) {
@@ -58,8 +60,14 @@ async function ask() {
   }
 }
 
+function headers(base) {
+  const key = sessionStorage.getItem("rnncli-key");
+  return key ? { ...base, Authorization: "Bearer " + key } : base;
+}
+
 function clear() {
-  for (const id of ["echo", "completion", "status", "error", "next", "explain", "heatmap"]) {
+  for (const id of ["echo", "completion", "status", "empty", "error", "next", "explain",
+                    "heatmap"]) {
     $(id).textContent = "";
   }
 }
@@ -74,9 +82,16 @@ function draw(c) {
   $("status").textContent = "";
   $("echo").textContent = c.prompt;
   $("completion").textContent = c.completion;
+  $("empty").textContent = c.completion ? "" : whyEmpty();
   drawNext(c.next);
   drawExplain(c.explain, c.explained);
   drawTrace(c.trace);
+}
+
+function whyEmpty() {
+  // nothing was added: say why, so that an empty answer does not look like a fault
+  if (parseInt($("words").value, 10) === 0) return "(no words: the word limit is 0)";
+  return "(no words: the model ends the line here: its first choice was the end of the line)";
 }
 
 function el(tag, cls, text) {
@@ -153,7 +168,7 @@ function drawTrace(trace) {
 
 async function describe() {
   try {
-    const m = await (await fetch("/v1/model")).json();
+    const m = await (await fetch("/v1/model", { headers: headers({}) })).json();
     const c = m.config.model;
     $("model").textContent = `${m.name}: ${c.cell}, ${c.layers} x ${c.hidden} units, ` +
       `vocabulary ${m.vocab_size}`;
@@ -163,5 +178,10 @@ async function describe() {
 for (const id of ["prompt", "words", "until", "sample", "temperature", "top_k", "top_p", "seed"]) {
   $(id).addEventListener("input", schedule);
 }
+$("apikey").addEventListener("change", () => {
+  sessionStorage.setItem("rnncli-key", $("apikey").value);
+  describe();
+  schedule();
+});
 describe();
 if ($("prompt").value.trim()) schedule();
