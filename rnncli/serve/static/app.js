@@ -150,6 +150,7 @@ function drawTrace(trace) {
   const table = $("heatmap");
   table.textContent = "";
   if (!trace) return;
+  if (trace.length) table.style.setProperty("--units-width", trace[0].h.length * 8 + "px");
   for (const step of trace) {
     const row = el("tr", "hm-row");
     row.append(el("th", "word", step.token));
