@@ -117,7 +117,9 @@ def allowed_host(settings: Settings):
         names.add(bound.lower())  # a name given as --host
         address = None
     everywhere = address is not None and address.is_unspecified
-    if address is not None and address.is_loopback:
+    loopback = everywhere or (address.is_loopback if address is not None
+                              else bound.lower() == "localhost")
+    if loopback:
         names.update({"localhost", "127.0.0.1", "::1"})
 
     def ok(host: str) -> bool:
