@@ -60,7 +60,7 @@ def post(conn, path: str, raw: bytes) -> tuple[int, object, http.client.HTTPResp
     return response.status, json.loads(response.read()), response
 
 
-@settings(max_examples=2500, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
 @given(path=st.sampled_from(sorted(ROUTES)), raw=bodies)
 def test_no_request_gets_a_5xx_or_costs_the_connection(connection, path, raw):
     status, answer, response = post(connection, path, raw)
