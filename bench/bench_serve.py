@@ -33,6 +33,13 @@ from resultfile import write_results
 REPO = Path(__file__).resolve().parents[1]
 
 
+def server_cpu_s(pid: int) -> float:
+    """The server process's CPU time so far (user + system, all threads), from /proc: a cost
+    per request that a busy machine's waiting does not inflate as it inflates the wall time."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def start_server(model) -> tuple[subprocess.Popen, str, int]:
     proc = subprocess.Popen([sys.executable, "-m", "rnncli", "serve", str(model), "--port", "0"],
                             stderr=subprocess.PIPE, text=True)
@@ -200,8 +207,13 @@ def main(argv=None):
         proc, host, port = start_server(model)
         try:
             asyncio.run(load(host, port, bodies, 4, 200, a.timeout))  # warm up
-            runs = [asyncio.run(load(host, port, bodies, a.clients, a.requests, a.timeout))
-                    for _ in range(a.runs)]
+            runs = []
+            for _ in range(a.runs):
+                cpu = server_cpu_s(proc.pid)
+                runs.append(asyncio.run(load(host, port, bodies, a.clients, a.requests,
+                                             a.timeout)))
+                runs[-1]["server_cpu_ms_per_request"] = (
+                    (server_cpu_s(proc.pid) - cpu) * 1000 / runs[-1]["answered"])
             hog = None
             if a.hog_seconds > 0:
                 hogs = hog_bodies(host, port, a.timeout)
@@ -213,7 +225,8 @@ def main(argv=None):
     for r in runs:
         print(f"{r['answered']:,}/{r['requests']:,} answered, {r['failures']} failed, "
               f"{r['requests_per_s']:,.0f} requests/s, latency p50 {r['p50_ms']:.1f} ms, "
-              f"p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.1f} ms")
+              f"p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.1f} ms, server CPU "
+              f"{r['server_cpu_ms_per_request']:.2f} ms/request")
     best = sorted(runs, key=lambda r: r["requests_per_s"])[(len(runs) - 1) // 2]  # the median
     print(f"median of {a.runs}: {best['requests_per_s']:,.0f} requests/s, p50 "
           f"{best['p50_ms']:.1f} ms, p99 {best['p99_ms']:.1f} ms ({a.clients} clients, "

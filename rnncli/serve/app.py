@@ -201,11 +201,20 @@ def create_app(saved: SavedModel, settings: Settings | None = None) -> Starlette
         if kind != "application/json":
             raise BadRequest("send the body as JSON, with 'Content-Type: application/json'",
                              None, 415)
+        # a slow body is cut off at the deadline (a timer that cancels this task: no task of
+        # its own per request, as asyncio.wait_for would make)
+        task, late = asyncio.current_task(), []
+        timer = asyncio.get_running_loop().call_later(
+            timeout, lambda: late.append(True) or task.cancel())
         try:
-            raw = await asyncio.wait_for(read_body(request), timeout)
-        except TimeoutError:
+            raw = await read_body(request)
+        except asyncio.CancelledError:
+            if not late:
+                raise
             raise BadRequest(f"the body did not arrive within {timeout:g} s "
                              "(--request-timeout)", None, 408) from None
+        finally:
+            timer.cancel()
         return parse_json(raw)
 
     async def until_gone(request: Request) -> None:

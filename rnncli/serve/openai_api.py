@@ -28,6 +28,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from functools import cache
 
 from rnncli.infer.decode import Decoding
 from rnncli.serve.schema import (
@@ -49,6 +50,7 @@ MAX_STOP = 4
 CONTEXT = 64  # tokens before a token that decide how it is written (its space, a quote)
 
 
+@cache  # one table per server's settings
 def completions_fields(settings: Settings) -> dict[str, Field]:
     """POST /v1/completions: OpenAI's fields, the ones without effect here as neutral."""
     return {

@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import json
 from dataclasses import dataclass, replace
+from functools import cache
 
 from rnncli.errors import OptionError, PromptError
 from rnncli.infer.decode import UNTIL, Decoding
@@ -62,6 +63,7 @@ KIND_NAMES = {"integer": "an integer", "number": "a number", "boolean": "true or
               "object": "an object"}
 
 
+@cache  # one table per server's settings, not one per request
 def complete_fields(settings: Settings) -> dict[str, Field]:
     """POST /v1/complete: `rnncli complete`'s options."""
     return {
@@ -95,6 +97,7 @@ def complete_fields(settings: Settings) -> dict[str, Field]:
     }
 
 
+@cache
 def score_fields(settings: Settings) -> dict[str, Field]:
     """POST /v1/score: `rnncli score`."""
     return {"sentence": Field("texts", "The sentence, or a list of sentences.", required=True,
