@@ -20,7 +20,6 @@ from rnncli.store.model_folder import SavedModel
 BACKLOG = 2048  # connections waiting to be accepted (uvicorn's default)
 GRACE_S = 30  # in-flight requests get this long to finish after Ctrl-C / SIGTERM
 KEEP_ALIVE_S = 5  # an idle kept-alive connection is closed after this long (uvicorn's default)
-SWITCH_S = 0.001  # the model's thread hands the GIL to the event loop this often (Python: 5 ms)
 
 
 class ServeError(RnncliError):
@@ -114,6 +113,5 @@ def serve(saved: SavedModel, settings: Settings) -> None:
         print("rnncli serve: warning: no API key, so anyone who can reach this address can "
               "use the model (give one with --api-key or RNNCLI_API_KEY)", file=sys.stderr,
               flush=True)
-    sys.setswitchinterval(SWITCH_S)
     config = uvicorn_config(create_app(saved, settings), settings, log_level="info")
     uvicorn.Server(config).run(sockets=[sock])
