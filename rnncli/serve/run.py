@@ -44,6 +44,7 @@ def guarded_protocol(settings: Settings):
 
     class Guarded(HttpToolsProtocol):
         header_timer = None
+        in_headers = False  # a request has begun and its headers have not all come
 
         def connection_made(self, transport) -> None:
             super().connection_made(transport)
@@ -51,6 +52,11 @@ def guarded_protocol(settings: Settings):
                 transport.abort()  # over the limit: closed before reading a byte
                 return
             self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self.in_headers:  # headers cut short: the rest must come in time (a request
+                self._arm()  # whose headers came whole, the usual case, sets no timer)
 
         def _arm(self) -> None:
             if self.header_timer is None:
@@ -69,9 +75,10 @@ def guarded_protocol(settings: Settings):
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
-            self._arm()  # the next request's headers on a kept-alive connection
+            self.in_headers = True
 
         def on_headers_complete(self) -> None:
+            self.in_headers = False
             self._disarm()
             super().on_headers_complete()
 
