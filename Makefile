@@ -10,7 +10,8 @@
 #                     then the KN5 baseline against KenLM's lmplz on WikiText-2 and Tiny
 #                     Shakespeare (build time, memory, scoring speed, agreement)
 #   make bench-smoke  a few seconds, rnncli only
-#   make bench-serve  rnncli serve under load: 32 clients, 5,000 completions, the demo model
+#   make bench-serve  rnncli serve under load: 32 clients, 5,000 completions, the demo model;
+#                     then a one-word request's latency beside the largest explain and trace
 #   make bench-mpi    training on 1 and 2 MPI ranks (1 BLAS thread each) against 1 process
 #                     with 2 threads, and the time of the all-reduce per window
 PYTHON ?= python3
