@@ -82,12 +82,13 @@ def complete(saved: SavedModel, prompts: list[str], decoding: Decoding | None = 
     very long prompt does not pad every other one to its length.
     """
     return why.drain(complete_steps(saved, prompts, decoding, next_k=next_k, explain=explain,
-                                    trace=trace, first=first, rngs=rngs))
+                                    trace=trace, first=first, rngs=rngs, toks=toks))
 
 
 def complete_steps(saved: SavedModel, prompts: list[str], decoding: Decoding | None = None, *,
                    next_k: int = 0, explain: bool = False, trace: bool = False,
                    first: int = 0, rngs: list | None = None,
+                   toks: list[list[str]] | None = None,
                    cells: int = why.CELL_BUDGET) -> Generator[None, None, list[Completion]]:
     """complete in slices: a generator that yields between groups of prompts and between
     explain's batches of `cells` cells (rnncli.infer.explain.explain_steps), and returns the

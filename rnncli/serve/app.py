@@ -222,13 +222,13 @@ def create_app(saved: SavedModel, settings: Settings | None = None) -> Starlette
         while (await request.receive())["type"] != "http.disconnect":
             pass
 
-    async def run(request: Request, key, texts: list[str], extra=None,
+    async def run(request: Request, key, texts: list[str], extra=None, tokens=None,
                   alone: bool = False) -> list:
         """The batcher's results for the texts; long work (`alone`) is dropped when the
         client goes away first (short work is done by the time that would be noticed)."""
         if not alone:
-            return await batcher.submit(key, texts, extra, timeout)
-        task = asyncio.ensure_future(batcher.submit(key, texts, extra, timeout, alone))
+            return await batcher.submit(key, texts, extra, tokens, timeout)
+        task = asyncio.ensure_future(batcher.submit(key, texts, extra, tokens, timeout, alone))
         gone = asyncio.ensure_future(until_gone(request))
         try:
             await asyncio.wait((task, gone), return_when=asyncio.FIRST_COMPLETED)
@@ -245,20 +245,20 @@ def create_app(saved: SavedModel, settings: Settings | None = None) -> Starlette
 
     async def complete(request: Request) -> Response:
         req = complete_request(saved, await body(request), settings)
-        answers = await run(request, req.key, req.prompts, req.decoding.seed,
-                            work.costly(req.key))
+        answers = await run(request, req.key, req.prompts, req.decoding.seed, req.toks,
+                            req.key.costly)
         if req.stream:
             return events([b"data: " + a + b"\n\n" for a in answers] + [b"data: [DONE]\n\n"])
         return JSON(answers[0] if req.one else joined(answers))
 
     async def score(request: Request) -> JSON:
-        sentences, one = score_request(saved, await body(request), settings)
-        answers = await run(request, ("score",), sentences)
+        sentences, toks, one = score_request(saved, await body(request), settings)
+        answers = await run(request, work.SCORE, sentences, None, toks)
         return JSON(answers[0] if one else joined(answers))
 
     async def completions(request: Request) -> Response:
         req = openai_api.completions_request(saved, await body(request), settings)
-        results = await run(request, req.key, req.texts, req.seed)
+        results = await run(request, req.key, req.texts, req.seed, req.texts_toks)
         if req.stream:
             return events(openai_api.completions_events(saved, req, results, name))
         return JSON(openai_api.completions_response(saved, req, results, name))

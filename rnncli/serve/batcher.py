@@ -40,6 +40,7 @@ class Job:
     key: Hashable  # jobs with equal keys may run as one call
     texts: list[str]
     extra: object  # what work needs of this job alone (its seed)
+    tokens: list[list[str]] | None = None  # each text's tokens, as the request's check split them
     future: asyncio.Future = field(repr=False, default=None)
     deadline: float = math.inf  # time.monotonic() by which it must be answered
     alone: bool = False  # never batched with other jobs (long work, dropped on its own)
@@ -91,12 +92,13 @@ class Batcher:
             self.executor.shutdown(wait=True)
 
     async def submit(self, key: Hashable, texts: list[str], extra: object = None,
-                     timeout: float = math.inf, alone: bool = False) -> list:
+                     tokens: list[list[str]] | None = None, timeout: float = math.inf,
+                     alone: bool = False) -> list:
         """The job's results, once its work has run (its RnncliError, raised, if it fails).
         Cancelling the caller drops the job before its next slice."""
         if self.pending >= self.max_queue:
             raise Busy(f"the server has {self.pending:,} requests in hand (--max-queue)")
-        job = Job(key, texts, extra, asyncio.get_running_loop().create_future(),
+        job = Job(key, texts, extra, tokens, asyncio.get_running_loop().create_future(),
                   time.monotonic() + timeout, alone)
         self.pending += 1
         try:

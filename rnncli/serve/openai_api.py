@@ -42,6 +42,7 @@ from rnncli.serve.schema import (
     texts,
 )
 from rnncli.serve.settings import Settings
+from rnncli.serve.work import BatchKey
 from rnncli.text.tokenize import detokenize
 
 MAX_TOKENS = 16  # OpenAI's default
@@ -94,6 +95,8 @@ def completions_fields(settings: Settings) -> dict[str, Field]:
 
 @dataclass(frozen=True)
 class CompletionsRequest:
+    """A checked /v1/completions request: its prompts (and their tokens), n choices of each,
+    and what cuts a choice's text."""
     prompts: list[str]
     toks: list[list[str]]  # each prompt's tokens
     n: int
@@ -110,9 +113,13 @@ class CompletionsRequest:
         return [p for p in self.prompts for _ in range(self.n)]
 
     @property
-    def key(self) -> tuple:
+    def texts_toks(self) -> list[list[str]]:
+        return [t for t in self.toks for _ in range(self.n)]
+
+    @property
+    def key(self) -> BatchKey:
         """The batcher's key (see rnncli.serve.work.steps)."""
-        return ("openai", replace(self.decoding, seed=None), self.top)
+        return BatchKey("openai", replace(self.decoding, seed=None), top=self.top)
 
 
 def completions_request(saved, body: object, settings: Settings) -> CompletionsRequest:

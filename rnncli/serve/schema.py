@@ -19,6 +19,7 @@ from rnncli.errors import OptionError, PromptError
 from rnncli.infer.decode import UNTIL, Decoding
 from rnncli.infer.predict import split_texts
 from rnncli.serve.settings import Settings
+from rnncli.serve.work import BatchKey
 
 
 class BadRequest(Exception):
@@ -272,7 +273,9 @@ def bad_option(e: OptionError) -> BadRequest:
 
 @dataclass(frozen=True)
 class CompleteRequest:
+    """A checked /v1/complete request: its prompts (and their tokens) and complete's options."""
     prompts: list[str]
+    toks: list[list[str]]  # each prompt's tokens
     one: bool  # a single prompt (answered with one object), not a list
     decoding: Decoding  # seed included: the batcher groups by `key`, which leaves it out
     next_k: int = 0
@@ -281,10 +284,10 @@ class CompleteRequest:
     stream: bool = False  # answered as server-sent events
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> BatchKey:
         """What requests must share to run as one batch (each keeps its own seed)."""
-        return ("complete", replace(self.decoding, seed=None), self.next_k, self.explain,
-                self.trace)
+        return BatchKey("complete", replace(self.decoding, seed=None), self.next_k,
+                        self.explain, self.trace)
 
 
 def complete_request(saved, body: object, settings: Settings) -> CompleteRequest:
@@ -300,8 +303,8 @@ def complete_request(saved, body: object, settings: Settings) -> CompleteRequest
             raise BadRequest(f"'explain': prompts of up to {settings.max_explain_tokens} tokens"
                              f" here (--max-explain-tokens), one has {longest:,}", "explain")
     budget(saved, settings, toks, d, next_k, explain, trace)
-    return CompleteRequest(prompts, isinstance(b["prompt"], str), d, next_k, explain, trace,
-                           b.get("stream", False))
+    return CompleteRequest(prompts, toks, isinstance(b["prompt"], str), d, next_k, explain,
+                           trace, b.get("stream", False))
 
 
 def budget(saved, settings: Settings, toks: list[list[str]], d: Decoding, next_k: int,
@@ -334,6 +337,9 @@ def answer_bytes(saved, toks: list[list[str]], d: Decoding, next_k: int, explain
                + ((60 + 8 * H) * len(t) if trace else 0) for t in toks)
 
 
-def score_request(saved, body: object, settings: Settings) -> tuple[list[str], bool]:
+def score_request(saved, body: object,
+                  settings: Settings) -> tuple[list[str], list[list[str]], bool]:
+    """The sentences, their tokens, and whether there is one (answered with one object)."""
     b = check(body, score_fields(settings))
-    return texts(saved, b["sentence"], "sentence", settings)[0], isinstance(b["sentence"], str)
+    sentences, toks = texts(saved, b["sentence"], "sentence", settings)
+    return sentences, toks, isinstance(b["sentence"], str)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Generator
+from dataclasses import dataclass
 
-from rnncli.infer.decode import prompt_rngs
+from rnncli.infer.decode import Decoding, prompt_rngs
 from rnncli.infer.predict import complete_steps, split_texts
 from rnncli.infer.score import continuation_logprobs, score
 from rnncli.serve.batcher import Job
@@ -27,46 +28,73 @@ def encode(answer: dict) -> bytes:
     return json.dumps(answer, ensure_ascii=False, allow_nan=False).encode("utf-8")
 
 
-def costly(key: tuple) -> bool:
-    """Work that runs in many slices, each request on its own (explain, trace)."""
-    return key[0] == "complete" and (key[3] or key[4])
+@dataclass(frozen=True)
+class BatchKey:
+    """What requests must share to run as one batch: the batcher groups jobs by equal keys.
+
+    Attributes:
+        task: "score" (a SentenceScore's JSON per text), "complete" (a Completion's JSON per
+            text) or "openai" ((Completion, log-probabilities or None) per text)
+        decoding: complete's options, the seed left out (each request keeps its own)
+        next_k, explain, trace: complete's keyword arguments
+        top: OpenAI's logprobs: also each completed token's log-probability and the `top`
+            likeliest at its step; None: not asked
+    """
+
+    task: str
+    decoding: Decoding | None = None
+    next_k: int = 0
+    explain: bool = False
+    trace: bool = False
+    top: int | None = None
+
+    @property
+    def costly(self) -> bool:
+        """Work that runs in many slices, each request on its own (explain, trace)."""
+        return self.task == "complete" and (self.explain or self.trace)
 
 
-def steps(saved: SavedModel, key: tuple, jobs: list[Job]) -> Generator[None, None, list[list]]:
-    """Answer a group of jobs that share `key`, in slices:
-    ("score",) -> a SentenceScore's JSON per text;
-    ("complete", decoding, next_k, explain, trace) -> a Completion's JSON per text;
-    ("openai", decoding, top) -> (Completion, per-token log-probabilities or None) per text."""
+SCORE = BatchKey("score")
+
+
+def steps(saved: SavedModel, key: BatchKey,
+          jobs: list[Job]) -> Generator[None, None, list[list]]:
+    """Answer a group of jobs that share `key`, in slices: per text what key.task says."""
     texts = [x for job in jobs for x in job.texts]
-    if key[0] == "score":
-        results = [encode(s.to_dict()) for s in score(saved, texts)]
+    toks = None  # each text split once, when its request was checked
+    if all(job.tokens is not None for job in jobs):
+        toks = [t for job in jobs for t in job.tokens]
+    if key.task == "score":
+        results = [encode(s.to_dict()) for s in score(saved, texts, toks)]
     else:
-        d = key[1]
+        d = key.decoding
         # each request's prompts seeded by its own seed and their place in it, as the CLI
         # seeds the prompts of one input: the same request gives the same answer, batched or not
         rngs = [r for job in jobs for r in prompt_rngs(job.extra, 0, len(job.texts))]
         rngs = rngs if d.sample else None
-        if key[0] == "openai":
-            results = yield from complete_steps(saved, texts, d, rngs=rngs)
-            top = key[2]
-            if top is None:
+        if key.task == "openai":
+            results = yield from complete_steps(saved, texts, d, rngs=rngs, toks=toks)
+            if key.top is None:
                 results = [(c, None) for c in results]
             else:
-                toks = split_texts(saved, texts, "prompt")
-                logprobs = continuation_logprobs(saved, toks, [c.tokens for c in results], top)
+                toks = toks or split_texts(saved, texts, "prompt")
+                logprobs = continuation_logprobs(saved, toks, [c.tokens for c in results],
+                                                 key.top)
                 results = list(zip(results, logprobs))
         else:
-            _, d, next_k, explain, trace = key
-            options = dict(next_k=next_k, explain=explain, trace=trace, cells=SLICE_CELLS)
-            if trace:  # a long trace is the costly part: one prompt at a time
+            options = dict(next_k=key.next_k, explain=key.explain, trace=key.trace,
+                           cells=SLICE_CELLS)
+            if key.trace:  # a long trace is the costly part: one prompt at a time
                 results = []
                 for i, text in enumerate(texts):
                     yield
                     (c,) = yield from complete_steps(
-                        saved, [text], d, rngs=rngs[i: i + 1] if rngs else None, **options)
+                        saved, [text], d, rngs=rngs[i: i + 1] if rngs else None,
+                        toks=toks[i: i + 1] if toks else None, **options)
                     results.append(encode(c.to_dict()))
             else:
-                done = yield from complete_steps(saved, texts, d, rngs=rngs, **options)
+                done = yield from complete_steps(saved, texts, d, rngs=rngs, toks=toks,
+                                                 **options)
                 results = [encode(c.to_dict()) for c in done]
     out, i = [], 0
     for job in jobs:

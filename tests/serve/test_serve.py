@@ -86,7 +86,7 @@ def test_waiting_requests_run_as_one_batch_each_with_its_own_seed(tiny_model):
     async def main():
         batcher = Batcher(lambda key, jobs: work.steps(saved, key, jobs), 256)
         await batcher.start()
-        key = ("complete", d, 0, False, False)
+        key = work.BatchKey("complete", d)
         results = await asyncio.gather(*[batcher.submit(key, prompts, s) for s in seeds])
         await batcher.stop()
         return results, batcher.batches

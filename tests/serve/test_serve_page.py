@@ -70,6 +70,7 @@ def test_typing_the_prompt_shows_the_memory_at_work(fixed_demo_model, tmp_path):
         shutil.copyfile(shot, os.environ["RNNCLI_SCREENSHOT"])
 
 
+@pytest.mark.slow  # drives a browser
 def test_on_a_phone_nothing_scrolls_sideways_and_the_page_explains_itself(fixed_demo_model,
                                                                           tmp_path):
     """At 390 px (a phone): no sideways scrolling, the heat map's colour legend, a temperature
