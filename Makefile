@@ -2,6 +2,8 @@
 #   make demo   install into .venv, train the bundled demo, complete its prompt
 #   make test   install with the test extra, run ruff and the whole test suite
 #   make test-fast  the same without the tests marked slow (pytest -m 'not slow')
+# The guide: make docs builds docs/ into site/ with MkDocs (--strict: a broken link fails it);
+# make docs-serve previews it at http://127.0.0.1:8000/.
 # Benchmark (bench/bench_train.py; set RNNCLI_TORCH_PYTHON to compare with PyTorch):
 #   make bench        rnncli vs the reference trainer in ../shared/bench, all configs;
 #                     then complete's latency and stdin throughput with the demo model,
@@ -20,7 +22,7 @@ PY     := $(VENV)/bin/python
 RNNCLI := $(VENV)/bin/rnncli
 PROMPT := My favourite dish is sushi. So, my favourite cuisine is
 
-.PHONY: demo test test-fast bench bench-smoke bench-serve bench-mpi clean
+.PHONY: demo test test-fast docs docs-serve bench bench-smoke bench-serve bench-mpi clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +44,16 @@ test-fast: $(VENV)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q -m "not slow"
 
+$(VENV)/.docs: $(PY) pyproject.toml
+	$(PY) -m pip install --quiet -e '.[docs]'
+	touch $@
+
+docs: $(VENV)/.docs
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
+
+docs-serve: $(VENV)/.docs
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs serve
+
 bench: $(VENV)/.installed
 	$(PY) bench/bench_train.py $(BENCH_ARGS)
 	$(PY) bench/bench_complete.py
@@ -59,4 +71,4 @@ bench-mpi: $(VENV)/.installed
 	$(PY) bench/bench_mpi.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) runs *.egg-info
+	rm -rf $(VENV) runs site *.egg-info

@@ -1,4 +1,4 @@
-"""The console examples of README.md and docs/, run as tests (collected by the root conftest.py).
+"""The console examples of README.md and docs/, run as tests (tests/docs/test_examples.py).
 
 A ```console block is a shell session: each `$ command` (a line ending in `\\` goes on to the
 next) runs in bash, and what it prints, stdout and stderr together as a terminal shows them,
@@ -112,6 +112,7 @@ def evaluate(example) -> str | None:
         output = "\n".join(line.rstrip() for line in ran.stdout.splitlines())
         output = output + "\n" if output else ""
         if not expected_pattern(expected, numbers_vary).fullmatch(output):
-            return (f"$ {command}\nexit status {ran.returncode}; expected"
-                    f"{' (numbers by pattern)' if numbers_vary else ''}:\n{expected}\ngot:\n{output}")
+            how = " (numbers by pattern)" if numbers_vary else ""
+            return (f"$ {command}\nexit status {ran.returncode}; expected{how}:\n{expected}\n"
+                    f"got:\n{output}")
     return None

@@ -113,8 +113,8 @@ def keys(root: type = schema.Config, prefix: str = "") -> list[Key]:
             default = f.default
         else:
             default = f.default_factory()
-        out.append(Key(prefix + f.name, _type_name(hint), _yaml(default, bool(f.metadata.get("path"))),
-                       docs.get(f.name, "")))
+        shown = _yaml(default, bool(f.metadata.get("path")))
+        out.append(Key(prefix + f.name, _type_name(hint), shown, docs.get(f.name, "")))
     return out
 
 

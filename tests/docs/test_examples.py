@@ -1,0 +1,58 @@
+"""The examples of README.md and docs/*.md, run as tests, so that the guide cannot drift from what
+the commands print. Sybil finds them: ```console blocks run through tests/docs_console.py,
+```python blocks as Python, and `<!-- skip: next "reason" -->` before a block shows it
+without running it, for the reason given.
+
+Each example is a test of its own, named by its page and line. A page's examples share one
+namespace and one folder and run in the page's order: an example run alone first runs the ones
+before it on its page (a page may train a model in one block and show it in the next).
+"""
+
+from pathlib import Path
+
+import docs_console
+import pytest
+from sybil import Sybil
+from sybil.evaluators.skip import Skipper
+from sybil.parsers.markdown import CodeBlockParser, PythonCodeBlockParser, SkipParser
+
+REPO = Path(__file__).resolve().parents[2]
+PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+SYBIL = Sybil(parsers=[CodeBlockParser("console", docs_console.evaluate), PythonCodeBlockParser(),
+                       SkipParser()])
+
+_documents = {page: SYBIL.parse(page) for page in PAGES}
+_examples = {page: list(document.examples()) for page, document in _documents.items()}
+_evaluated = dict.fromkeys(PAGES, 0)  # how many of each page's examples have run
+
+
+def _is_directive(example) -> bool:
+    return isinstance(example.region.evaluator, Skipper)
+
+
+CASES = [pytest.param(page, i, id=f"{page.relative_to(REPO)}:{example.line}")
+         for page, examples in _examples.items() for i, example in enumerate(examples)
+         if not _is_directive(example)]
+
+
+def test_pages_have_examples():
+    assert len(CASES) >= 20, "the examples were not found: has the Markdown changed shape?"
+
+
+@pytest.mark.parametrize("page, index", CASES)
+def test_example(page, index, docs_model, tmp_path_factory):
+    document, examples = _documents[page], _examples[page]
+    document.namespace.update(docs_model=docs_model, tmp_path_factory=tmp_path_factory)
+    for earlier in examples[_evaluated[page]:index]:  # the page's examples before this one
+        try:
+            earlier.evaluate()
+        except Exception:  # a failure or a skip: reported by that example's own test
+            pass
+    _evaluated[page] = max(_evaluated[page], index + 1)
+    examples[index].evaluate()
+
+
+@pytest.fixture(scope="session")
+def docs_model():
+    """The demo model the tests ship: the same weights on every machine."""
+    return REPO / "tests" / "fixtures" / "demo-model"
