@@ -10,7 +10,8 @@ job:
 For each: training tokens/s (the windows after the first few, timed on rank 0), and for 2 ranks
 the time per window spent in the all-reduce as training sees it (waiting for the other rank
 included), and the all-reduce alone (the same buffer summed 20 times with the ranks in step).
-The buffer's size and the compute per window are what README's scaling estimate starts from.
+The buffer's size and the compute per window are what the scaling estimate (docs/distributed.md)
+starts from.
 
     python bench/bench_mpi.py                 # small config (V 10,000, E = H = 200), 3 runs
     python bench/bench_mpi.py --runs 1 --windows 10

@@ -41,7 +41,7 @@ def test_bench_complete_reports_every_strategy(tmp_path, fixed_demo_model):
 def test_explain_names_the_dish_across_the_demo_corpus(tmp_path, demo_model):
     """bench/demo_explain.py over the demo corpus: among the prompts the model completes
     correctly, the score names the dish for at least 95%, clause or not, and the replacement
-    drop for most (the figures the README quotes)."""
+    drop for most (the figures bench/README.md quotes)."""
     out = tmp_path / "e.json"
     proc = subprocess.run([sys.executable, "bench/demo_explain.py", "--model", str(demo_model),
                            "--out", str(out)], cwd=REPO, capture_output=True, text=True,

@@ -20,9 +20,9 @@ def test_shipped_configs_load(path):
     if path.name not in EXTERNAL:
         assert all(Path(f).exists() for f in cfg.data.train)
         return
-    folder = ROOT / "corpora" / EXTERNAL[path.name]  # where the README says to put it
+    folder = ROOT / "corpora" / EXTERNAL[path.name]  # where docs/corpora.md says to put it
     assert all(Path(f).resolve().parent == folder for f in cfg.data.train)
-    assert EXTERNAL[path.name] in (ROOT / "README.md").read_text()
+    assert EXTERNAL[path.name] in (ROOT / "docs" / "corpora.md").read_text()
     elsewhere = load_config(path, ["data.train=/elsewhere/train.txt.gz"])
     assert elsewhere.data.train == ["/elsewhere/train.txt.gz"]
     assert elsewhere.model == cfg.model and elsewhere.train == cfg.train

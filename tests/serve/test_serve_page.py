@@ -1,7 +1,7 @@
 """The page at /, in a real browser: Debian's chromium, headless, driven by Playwright (no
 browser download). Typing the demo's prompt shows the completion, the next words, the
 explanation and one heat-map row per prompt token. Set RNNCLI_SCREENSHOT=FILE to keep the
-screenshot (the README's docs/serve-page.png comes from this test)."""
+screenshot (docs/serve-page.png, shown in docs/serving.md, comes from this test)."""
 
 import os
 import shutil
