@@ -3,9 +3,11 @@ the commands print. Sybil finds them: ```console blocks run through tests/docs_c
 ```python blocks as Python, and `<!-- skip: next "reason" -->` before a block shows it
 without running it, for the reason given.
 
-Each example is a test of its own, named by its page and line. A page's examples share one
-namespace and one folder and run in the page's order: an example run alone first runs the ones
-before it on its page (a page may train a model in one block and show it in the next).
+The examples that need a model use the demo model the tests ship (conftest's fixed_demo_model:
+the same weights on every machine, so what they print does not depend on the BLAS kernel that
+trained it). Each example is a test of its own, named by its page and line. A page's examples
+share one namespace and one folder and run in the page's order: an example run alone first runs
+the ones before it on its page (a page may train a model in one block and show it in the next).
 """
 
 from pathlib import Path
@@ -40,9 +42,9 @@ def test_pages_have_examples():
 
 
 @pytest.mark.parametrize("page, index", CASES)
-def test_example(page, index, docs_model, tmp_path_factory):
+def test_example(page, index, fixed_demo_model, tmp_path_factory):
     document, examples = _documents[page], _examples[page]
-    document.namespace.update(docs_model=docs_model, tmp_path_factory=tmp_path_factory)
+    document.namespace.update(docs_model=fixed_demo_model, tmp_path_factory=tmp_path_factory)
     for earlier in examples[_evaluated[page]:index]:  # the page's examples before this one
         try:
             earlier.evaluate()
@@ -51,8 +53,3 @@ def test_example(page, index, docs_model, tmp_path_factory):
     _evaluated[page] = max(_evaluated[page], index + 1)
     examples[index].evaluate()
 
-
-@pytest.fixture(scope="session")
-def docs_model():
-    """The demo model the tests ship: the same weights on every machine."""
-    return REPO / "tests" / "fixtures" / "demo-model"
