@@ -42,9 +42,10 @@ def test_pages_have_examples():
 
 
 @pytest.mark.parametrize("page, index", CASES)
-def test_example(page, index, fixed_demo_model, tmp_path_factory):
+def test_example(page, index, fixed_demo_model, tmp_path_factory, docs_servers):
     document, examples = _documents[page], _examples[page]
-    document.namespace.update(docs_model=fixed_demo_model, tmp_path_factory=tmp_path_factory)
+    document.namespace.update(docs_model=fixed_demo_model, tmp_path_factory=tmp_path_factory,
+                              docs_servers=docs_servers)
     for earlier in examples[_evaluated[page]:index]:  # the page's examples before this one
         try:
             earlier.evaluate()
@@ -53,3 +54,11 @@ def test_example(page, index, fixed_demo_model, tmp_path_factory):
     _evaluated[page] = max(_evaluated[page], index + 1)
     examples[index].evaluate()
 
+
+
+@pytest.fixture(scope="session")
+def docs_servers():
+    """The servers that pages' examples start (rnncli serve), stopped when the tests end."""
+    servers = docs_console.Servers()
+    yield servers
+    servers.stop()
