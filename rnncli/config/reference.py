@@ -118,6 +118,17 @@ def keys(root: type = schema.Config, prefix: str = "") -> list[Key]:
     return out
 
 
+def _text(text: str) -> str:
+    """Plain text for a Markdown table cell: what Markdown or HTML would read as markup (`<unk>`,
+    `x_t`, `lr *= ...`, a `|`) escaped, code spans in backticks left as they are."""
+    pieces = text.split("`")
+    for i in range(0, len(pieces), 2):  # outside the code spans
+        piece = pieces[i].replace("\\", "\\\\").replace("&", "&amp;").replace("<", "&lt;")
+        pieces[i] = (piece.replace(">", "&gt;").replace("*", "\\*").replace("_", "\\_")
+                     .replace("|", "\\|"))
+    return "`".join(pieces)
+
+
 def markdown() -> str:
     """The reference as Markdown: one table per section."""
     sections: dict[str, list[Key]] = {}
@@ -128,9 +139,7 @@ def markdown() -> str:
         parts.append(f"### `{section}`\n" if section else "### Top level\n")
         parts.append("| key | type | default | what |\n|---|---|---|---|")
         for key in items:
-            doc = key.doc.replace("|", "\\|")
-            kind = key.type.replace("|", "\\|")
             default = key.default.replace("|", "\\|")
-            parts.append(f"| `{key.path}` | {kind} | `{default}` | {doc} |")
+            parts.append(f"| `{key.path}` | {_text(key.type)} | `{default}` | {_text(key.doc)} |")
         parts.append("")
     return "\n".join(parts)

@@ -83,3 +83,9 @@ def test_defaults_are_written_as_yaml(value, shown):
 def test_the_demo_corpus_default_is_shown_inside_the_package_not_as_a_machine_path():
     train = next(key for key in reference.keys() if key.path == "data.train")
     assert train.default == "[rnncli/demo/cuisine.txt]"
+
+
+def test_markup_in_a_comment_is_shown_as_written():
+    cell = reference._text("words seen fewer times become <unk>; x_t * 2 | `valid_fraction`")
+    assert cell == ("words seen fewer times become &lt;unk&gt;; x\\_t \\* 2 \\| "
+                    "`valid_fraction`")
