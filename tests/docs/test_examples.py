@@ -8,6 +8,8 @@ the same weights on every machine, so what they print does not depend on the BLA
 trained it). Each example is a test of its own, named by its page and line. A page's examples
 share one namespace and one folder and run in the page's order: an example run alone first runs
 the ones before it on its page (a page may train a model in one block and show it in the next).
+An example that trains, or starts MPI ranks or a server, is marked `slow`, and so are the ones
+after it on its page, which would run it first.
 """
 
 from pathlib import Path
@@ -32,9 +34,26 @@ def _is_directive(example) -> bool:
     return isinstance(example.region.evaluator, Skipper)
 
 
-CASES = [pytest.param(page, i, id=f"{page.relative_to(REPO)}:{example.line}")
-         for page, examples in _examples.items() for i, example in enumerate(examples)
-         if not _is_directive(example)]
+def _starts_work(example) -> bool:
+    """Does the example train, start MPI ranks or a server (the suite's `slow` tests)?"""
+    above = example.document.text[:example.region.start].rstrip().rsplit("\n", 1)[-1]
+    return (any(word in str(example.parsed) for word in ("rnncli train", "mpiexec"))
+            or "with rnncli serve" in above)
+
+
+def _cases():
+    for page, examples in _examples.items():
+        slow = False  # from the first slow example on, a page's examples run it first
+        for i, example in enumerate(examples):
+            if _is_directive(example):
+                continue
+            shown_only = i > 0 and _is_directive(examples[i - 1])  # after `skip: next`
+            slow = slow or (_starts_work(example) and not shown_only)
+            yield pytest.param(page, i, id=f"{page.relative_to(REPO)}:{example.line}",
+                               marks=[pytest.mark.slow] if slow else [])
+
+
+CASES = list(_cases())
 
 
 def test_pages_have_examples():
