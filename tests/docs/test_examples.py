@@ -21,7 +21,10 @@ from sybil.evaluators.skip import Skipper
 from sybil.parsers.markdown import CodeBlockParser, PythonCodeBlockParser, SkipParser
 
 REPO = Path(__file__).resolve().parents[2]
-PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+# pages whose examples another test runs: doctests with a setup of their own
+RUN_ELSEWHERE = {"python-api.md": "tests/api/test_api_docs.py"}
+PAGES = [REPO / "README.md", *sorted(page for page in (REPO / "docs").glob("*.md")
+                                     if page.name not in RUN_ELSEWHERE)]
 SYBIL = Sybil(parsers=[CodeBlockParser("console", docs_console.evaluate), PythonCodeBlockParser(),
                        SkipParser()])
 
@@ -54,6 +57,11 @@ def _cases():
 
 
 CASES = list(_cases())
+
+
+def test_pages_run_elsewhere_are_run_there():
+    for page, test in RUN_ELSEWHERE.items():
+        assert page in (REPO / test).read_text(), f"{test} does not run docs/{page}"
 
 
 def test_pages_have_examples():
