@@ -71,6 +71,8 @@ class TrainConfig:
     # semantics)
     lr: float | None = None  # step size; null: the optimiser's default (its registry line)
     lr_decay: float = 0.5  # lr *= lr_decay when validation perplexity stops improving
+    average: str = "none"  # none | nt: NT-ASGD, average SGD's weights once validation stalls
+    nonmono: int = 5  # nt: stall = no better than the best of the checks over nonmono ago
     clip: float = 1.0  # global gradient-norm clip; 0 turns clipping off
     momentum: float = 0.0  # sgd and rmsprop momentum; 0 is the lesson's plain SGD
     nesterov: bool = False  # Nesterov's momentum instead of the classical one (sgd)
@@ -244,6 +246,7 @@ def validate(config: Config, sources: dict[str, str] | None = None,
     if not t.lr > 0:
         fail("train.lr", f"must be > 0, got {t.lr}")
     _validate_optimizer(t, fail)
+    _validate_average(t, fail)
     _validate_stopping(t, fail)
     if not 0.0 < t.lr_decay <= 1.0:
         fail("train.lr_decay", f"must be in (0, 1], got {t.lr_decay}")
@@ -280,6 +283,19 @@ def _validate_optimizer(t: TrainConfig, fail) -> None:
         fail("train.eps", f"must be > 0, got {t.eps}")
     if not 0.0 <= t.alpha < 1.0:
         fail("train.alpha", f"must be in [0, 1), got {t.alpha}")
+
+
+AVERAGES = ("none", "nt")  # train.average: rnncli.train.averaging
+
+
+def _validate_average(t: TrainConfig, fail) -> None:
+    if t.average not in AVERAGES:
+        fail("train.average", f"must be one of {', '.join(AVERAGES)}, got {t.average!r}")
+    if t.average == "nt" and t.optimizer != "sgd":
+        fail("train.average", f"nt averages SGD's weights, but train.optimizer is "
+                              f"{t.optimizer!r}: set train.optimizer: sgd or train.average: none")
+    if t.nonmono < 0:
+        fail("train.nonmono", f"must be >= 0, got {t.nonmono}")
 
 
 def _validate_stopping(t: TrainConfig, fail) -> None:
