@@ -6,12 +6,15 @@
                                                   exp_avg/NAME, ...); a version 1
                                                   checkpoint of SGD may hold momentum/NAME
                                                   instead, read as optim/momentum/NAME
+                                 average/NAME     train.average: nt: the running mean of the
+                                                  weights since the trigger
                                  state/K/J        the hidden state carried into the next window
     DIR/metrics.jsonl            the run log so far (rnncli.store.metrics)
     DIR/checkpoint.json          format, config, vocabulary, the position in the data (epoch,
                                  windows done), lr, best perplexity, history, the epoch's running
                                  loss, the training ids' digest, the optimiser's step count, the
-                                 run log so far (metrics) and the model fine-tuning started from
+                                 run log so far (metrics), the model fine-tuning started from
+                                 and the steps NT-ASGD has averaged (null: not triggered)
                                  (dropout masks need no state: rnncli.nn.dropout draws them per
                                  stream and window), and the tensors file's SHA-256 and size
                                  ("tensors": {"file", "sha256", "bytes"})
@@ -55,6 +58,7 @@ class Position:
     best_ppl: float = float("inf")
     history: list[dict] = field(default_factory=list)
     opt_step: int = 0  # the optimiser's steps (Adam's bias correction counts them)
+    averaged: int | None = None  # train.average: nt: steps averaged; None: not triggered
 
 
 @dataclass
@@ -70,6 +74,7 @@ class Checkpoint:
     ids_sha256: str
     metrics: dict[str, Any] = field(default_factory=dict)  # rnncli.store.metrics.MetricsLog.state()
     origin: dict[str, Any] | None = None  # fine-tuning: the model it started from
+    average: dict[str, np.ndarray] | None = None  # NT-ASGD's running mean (averaging.Average)
 
 
 def ids_digest(ids: np.ndarray) -> str:
@@ -81,6 +86,7 @@ def save_checkpoint(path: str | Path, ck: Checkpoint) -> Path:
     tensors = {f"param/{n}": a for n, a in ck.params.items()}
     tensors.update({f"best/{n}": a for n, a in (ck.best or {}).items()})
     tensors.update({f"optim/{k}": a for k, a in ck.optimizer.items()})
+    tensors.update({f"average/{n}": a for n, a in (ck.average or {}).items()})
     for k, layer in enumerate(ck.state):
         for j, a in enumerate(layer):
             tensors[f"state/{k}/{j}"] = a
@@ -91,7 +97,7 @@ def save_checkpoint(path: str | Path, ck: Checkpoint) -> Path:
         "position": {"epoch": p.epoch, "window": p.window, "loss_sum": p.loss_sum,
                      "n_tokens": p.n_tokens, "seconds": p.seconds, "lr": p.lr,
                      "best_ppl": None if p.best_ppl == float("inf") else p.best_ppl,
-                     "history": p.history, "opt_step": p.opt_step},
+                     "history": p.history, "opt_step": p.opt_step, "averaged": p.averaged},
         "metrics": {k: v for k, v in ck.metrics.items() if k != "lines"}, "origin": ck.origin,
         "layers": len(ck.state), "has_best": ck.best is not None,
     }
@@ -115,7 +121,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         position = Position(p["epoch"], p["window"], p["loss_sum"], p["n_tokens"],
                             p["seconds"], p["lr"],
                             float("inf") if p["best_ppl"] is None else p["best_ppl"],
-                            p["history"], p.get("opt_step", 0))
+                            p["history"], p.get("opt_step", 0), p.get("averaged"))
         part = lambda prefix: {n[len(prefix):]: np.array(a)  # noqa: E731 (writable copies)
                                for n, a in tensors.items() if n.startswith(prefix)}
         n_states = len(part("state/0/"))
@@ -128,6 +134,6 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
                           part("best/") if meta["has_best"] else None, optimizer,
                           state, meta["rng_state"], position, meta["ids_sha256"],
                           {**(meta.get("metrics") or {}), "lines": metrics.read(log)},
-                          meta.get("origin"))
+                          meta.get("origin"), part("average/"))
     except (KeyError, TypeError, ValueError, ConfigError) as e:
         raise ModelError(f"{path}: damaged checkpoint: {e}") from None

@@ -7,6 +7,8 @@
     4) after each epoch: validation perplexity; when it does not improve, lr *= lr_decay
     5) training stops when rnncli.train.stopping says (epochs, patience, min_lr, max_time)
     6) the weights of the best epoch are the ones kept
+    With train.average: nt, once validation stalls the weights are averaged after every step
+    and the average is validated and kept instead (rnncli.train.averaging, NT-ASGD).
 The optimiser is plain SGD unless train.optimizer names another (rnncli.train.optimizers).
 """
 
@@ -31,6 +33,7 @@ from rnncli.text.corpus import batchify, encode_lines, held_out, iter_lines, rea
 from rnncli.text.tokenize import keeps_blank_lines, tokenize_lines, tokenizer
 from rnncli.text.vocab import Vocab
 from rnncli.train import distributed
+from rnncli.train.averaging import Average, nonmonotone
 from rnncli.train.checkpoint import Checkpoint, Position, ids_digest, save_checkpoint
 from rnncli.train.optimizers import get_state, make_optimizer, set_state
 from rnncli.train.samples import complete_prompts
@@ -196,6 +199,7 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
     model = RNNLM.from_config(config.model, len(vocab), seed=t.seed, params=params)
     masks = StreamMasks(t.seed, shard.streams)  # each stream's own, whichever rank holds it
     optimizer = make_optimizer(model.params, t)
+    average = Average(model.params)  # train.average: nt; idle until the trigger
     pos, best_params = Position(lr=t.lr), None
     log = MetricsLog(t.log_every)
     if resume is not None:
@@ -204,6 +208,7 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
             reporter.warn("this checkpoint was written when one generator drew every dropout "
                           "mask; from here on each stream draws its own")
         set_state(optimizer, pos.lr, pos.opt_step, resume.optimizer)
+        average.set_state(pos.averaged, resume.average or {})
         log = MetricsLog(t.log_every, resume.metrics)
     data = shard.columns(batchify(corpus.train_ids, t.batch_size))  # (L, B / ranks)
     sync = distributed.GradSync(comm, model.params, shard.share, n_flags=3)
@@ -231,15 +236,17 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
         if comm.rank:
             return checkpoint_path
         lr, opt_step, buffers = get_state(optimizer)
+        averaged, average_params = average.state()
         here = Position(epoch, window, loss_sum, n_tokens, seconds, lr, best_ppl, history,
-                        opt_step)
+                        opt_step, averaged)
         return save_checkpoint(checkpoint_path, Checkpoint(
             config, vocab, model.params, best_params, buffers, state,
-            {"dropout": "per stream"}, here, digest, log.state(), origin))
+            {"dropout": "per stream"}, here, digest, log.state(), origin, average_params))
 
     per_epoch = (data.shape[0] - 1) * t.batch_size  # targets in one pass
     for epoch in range(pos.epoch, t.epochs + 1):
         last_good = {n: p.copy() for n, p in model.params.items()}  # to roll back to
+        last_average = average.state()
         B = data.shape[1]  # the streams this rank holds
         state, loss_sum, n_tokens, skip, spent = model.zero_state(B), 0.0, 0, 0, 0.0
         if resume is not None and epoch == pos.epoch:  # part of this epoch is done already
@@ -271,6 +278,7 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
                                    run=run_record(halt("diverged", epoch, t))))
                 for n, p in model.params.items():  # 2) back to the epoch's starting weights
                     p[...] = last_good[n]
+                average.set_state(*last_average)
                 set_state(optimizer, optimizer.lr / 2, 0, {})  # 3) with half the step, afresh
                 state = model.zero_state(B)
                 reporter.warn(f"epoch {epoch}, window {i + 1}: the loss was not finite; rolled "
@@ -279,6 +287,7 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
                 continue
             rollbacks = 0
             optimizer.step(grads)
+            average.step()  # avg <- avg + (W - avg) / (k + 1), once triggered
             tokens = win.inputs.shape[0] * t.batch_size  # every rank's
             loss_sum += loss * tokens
             n_tokens += tokens
@@ -300,6 +309,7 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
         train_loss = loss_sum / n_tokens
         seconds = time.perf_counter() - started
         done_seconds += seconds
+        average.swap()  # NT-ASGD: the average is validated, kept and sampled (swapped back below)
         if len(corpus.valid_ids):
             ppl = distributed.sum_scores(comm, evaluate(  # each rank scores its share
                 model, corpus.valid_ids, vocab.eos, vocab.unk, t.reset_at_eos,
@@ -310,6 +320,8 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
                   "seconds": seconds, "tokens_per_s": n_tokens / seconds}
         if cut:
             record["partial"] = True  # max_time ended it early
+        if average.count:
+            record["averaged_steps"] = average.count  # valid_ppl is the average's
         history.append(record)
         if ppl < best_ppl:
             best_ppl = ppl
@@ -322,6 +334,12 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
             for prompt, text in zip(t.sample_prompts, complete_prompts(
                     model, vocab, config, t.sample_prompts)):
                 reporter.sample(epoch, prompt, text)
+        average.swap()  # the weights SGD goes on from
+        if (t.average == "nt" and not average.active and
+                nonmonotone([r["valid_ppl"] for r in history], t.nonmono)):
+            average.start()
+            reporter.warn(f"epoch {epoch}: validation stalled (nonmono {t.nonmono}); averaging "
+                          "the weights from here on (NT-ASGD)")
         spent = t.max_tokens is not None and (epoch - 1) * per_epoch + n_tokens >= t.max_tokens
         over = np.array([float(budget.spent(done_seconds))])
         comm.allreduce(over)  # the ranks stop together, whichever clock ran out first
