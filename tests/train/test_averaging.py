@@ -170,3 +170,17 @@ def test_resume_with_averaging_under_way_ends_with_the_same_weights(
     assert [r["valid_ppl"] for r in resumed.history] == [r["valid_ppl"] for r in whole.history]
     assert [r.get("averaged_steps") for r in resumed.history][1:] == [
         r["averaged_steps"] for r in whole.history[1:]]
+
+
+def test_a_rolled_back_step_takes_the_epochs_averaged_steps_back_too(
+        tiny_config, monkeypatch, trigger_after_epoch_1):
+    from test_diverge import Warnings, poison, windows_per_epoch
+
+    cfg = load_config(tiny_config, NT)
+    n = windows_per_epoch(cfg)
+    poison(monkeypatch, lambda call: call == 2 * n + 2)  # epoch 3's third window
+    report = Warnings()
+    saved = loop.train(cfg, report)
+    assert any("rolled back" in m for m in report.messages)
+    # epoch 2's n steps, then epoch 3 from its first weights: windows 4..n, not 1, 2 as well
+    assert [r.get("averaged_steps") for r in saved.history] == [None, n, 2 * n - 3, 3 * n - 3]
