@@ -14,7 +14,9 @@ from rnncli.train import distributed, job
 
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).parent))
-    from test_mpi import variant_config
+    from test_mpi import trigger_at_once, variant_config
+
+    trigger_at_once()
 
     out, corpus, variants = Path(sys.argv[1]), sys.argv[2], sys.argv[3:]
     comm = distributed.world()

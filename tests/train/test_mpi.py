@@ -40,7 +40,16 @@ VARIANTS = {
     "rnn": {"cell": "rnn", "embedding": 8, "hidden": 12, "layers": 2, "dropout": 0.3},
     "lstm": {"cell": "lstm", "embedding": 10, "hidden": 10, "dropout": 0.3,
              "tie_weights": True},
+    "gru-nt": {"cell": "gru", "embedding": 8, "hidden": 8},
 }
+TRAIN = {"gru-nt": {"average": "nt", "epochs": 3}}  # NT-ASGD: the ranks average alike
+
+
+def trigger_at_once():
+    """NT-ASGD's trigger, fired by the first check, so that a 3-epoch run averages for 2
+    (its rule has its own tests in test_averaging); variants without `average: nt` never ask."""
+    from rnncli.train import loop
+    loop.nonmonotone = lambda valid, nonmono: True
 
 
 def variant_config(name, corpus):
@@ -48,7 +57,7 @@ def variant_config(name, corpus):
         "data": {"train": [str(corpus)], "valid_fraction": 0.1},
         "model": VARIANTS[name],
         "train": {"epochs": 2, "batch_size": 6, "bptt": 5, "lr": 1.0, "clip": 0.5,
-                  "momentum": 0.5}})
+                  "momentum": 0.5, **TRAIN.get(name, {})}})
 
 
 def write_corpus(path, n_lines=300):
@@ -88,10 +97,12 @@ def test_a_streams_masks_do_not_depend_on_the_streams_beside_it():
 @pytest.mark.slow  # an MPI job: mpiexec starts 2 or 3 Python processes
 @needs_mpi
 @pytest.mark.parametrize("n", [2, 3])
-def test_n_ranks_train_the_model_one_process_trains(tmp_path, n):
+def test_n_ranks_train_the_model_one_process_trains(tmp_path, n, monkeypatch):
     from rnncli.nn.model import RNNLM
+    from rnncli.train import loop
     from rnncli.train.loop import prepare, train
 
+    monkeypatch.setattr(loop, "nonmonotone", lambda valid, nonmono: True)  # trigger_at_once
     corpus = write_corpus(tmp_path / "c.txt")
     run = subprocess.run(mpiexec(n, Path(__file__).with_name("mpi_train.py"), tmp_path, corpus,
                                  *VARIANTS), env=job_env(tmp_path), capture_output=True,
