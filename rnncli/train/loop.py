@@ -23,7 +23,7 @@ from typing import Protocol
 import numpy as np
 
 from rnncli.config.schema import Config, checkpoint_interval
-from rnncli.errors import ConfigError, DataError, RnncliError
+from rnncli.errors import ConfigError, DataError, ModelError, RnncliError
 from rnncli.infer.evaluate import evaluate, perplexity
 from rnncli.nn.dropout import StreamMasks
 from rnncli.nn.model import RNNLM, output_clusters
@@ -207,8 +207,11 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
         if "bit_generator" in resume.rng_state and config.model.dropout > 0:
             reporter.warn("this checkpoint was written when one generator drew every dropout "
                           "mask; from here on each stream draws its own")
-        set_state(optimizer, pos.lr, pos.opt_step, resume.optimizer)
-        average.set_state(pos.averaged, resume.average or {})
+        try:
+            set_state(optimizer, pos.lr, pos.opt_step, resume.optimizer)
+            average.set_state(pos.averaged, resume.average or {})
+        except ValueError as e:  # a damaged checkpoint: one line, never a traceback
+            raise ModelError(f"the checkpoint does not fit its own model: {e}") from None
         log = MetricsLog(t.log_every, resume.metrics)
     data = shard.columns(batchify(corpus.train_ids, t.batch_size))  # (L, B / ranks)
     sync = distributed.GradSync(comm, model.params, shard.share, n_flags=3)

@@ -184,3 +184,27 @@ def test_a_rolled_back_step_takes_the_epochs_averaged_steps_back_too(
     assert any("rolled back" in m for m in report.messages)
     # epoch 2's n steps, then epoch 3 from its first weights: windows 4..n, not 1, 2 as well
     assert [r.get("averaged_steps") for r in saved.history] == [None, n, 2 * n - 3, 3 * n - 3]
+
+
+def test_a_checkpoint_whose_average_does_not_fit_is_refused_in_one_line(
+        tiny_config, tmp_path, trigger_after_epoch_1):
+    from rnncli.errors import ModelError
+
+    cfg = load_config(tiny_config, [*NT, "train.checkpoint_every=4"])
+    ckpt, copy = tmp_path / "ck", tmp_path / "crash"
+
+    class CopyInEpoch3:
+        def start(self, *args): pass
+        def warn(self, message): pass
+        def epoch(self, record): pass
+
+        def step(self, epoch, window, loss, tokens):
+            if epoch == 3 and window == 2 and not copy.exists():
+                shutil.copytree(ckpt, copy)
+
+    loop.train(cfg, CopyInEpoch3(), checkpoint_path=ckpt)
+    checkpoint = load_checkpoint(copy)
+    name = next(iter(checkpoint.average))
+    checkpoint.average[name] = checkpoint.average[name][:1]
+    with pytest.raises(ModelError, match=f"does not fit its own model: average '{name}'"):
+        loop.train(cfg, resume=checkpoint)
