@@ -25,7 +25,7 @@ from rnncli.infer.evaluate import EXP_MAX, TargetScorer
 from rnncli.infer.passes import forward_pass, n_targets
 from rnncli.nn.model import RNNLM
 
-THETAS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2)  # cache sharpness values tried on held-out text
+THETAS = (0.1, 0.2, 0.4, 0.7, 1.2, 2.0)  # cache sharpness values tried on held-out text
 DYNAMIC_GRID = ((1e-4, 0.01), (3e-4, 0.01), (1e-3, 0.01), (3e-3, 0.01), (1e-3, 0.001))
 TUNE_TOKENS = 20_000  # the validation tokens dynamic evaluation's settings are tuned on
 
