@@ -12,8 +12,35 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 @pytest.fixture(autouse=True)
 def _private_state(tmp_path_factory, monkeypatch):
-    """Keep `rnncli train`'s memory of the last model out of the user's home."""
+    """Keep `rnncli train`'s memory of the last model, and fetched corpora, out of the user's
+    home."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture(scope="session")
+def real_corpus(tmp_path_factory):
+    """fetch(NAME) -> {part: path} of a real corpus, fetched (and verified against the
+    catalogue's SHA-256) from the mirror that RNNCLI_CORPUS_MIRROR names into a cache of this
+    test run; the test is skipped when the setting is absent (the corpora are not shipped)."""
+    from rnncli.text.corpora import MIRROR_ENV, cache_root, get_corpus
+    from rnncli.text.fetch import fetch
+
+    mirror = os.environ.get(MIRROR_ENV)
+    cache = tmp_path_factory.mktemp("corpora")
+    done = {}
+
+    def get(name):
+        if not mirror:
+            pytest.skip(f"{name} is not shipped: set {MIRROR_ENV} to a mirror (NAME/FILE)")
+        if name not in done:
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setenv("XDG_CACHE_HOME", str(cache))
+                files = fetch(name, mirror=mirror)
+                done[name] = {f.part: got.path for f, got in zip(get_corpus(name).files, files)}
+                assert all(p.parent.parent == cache_root() for p in done[name].values())
+        return done[name]
+    return get
 
 
 TINY_TEXT = "\n".join(["the cat sat on the mat .", "the dog sat on the log .",

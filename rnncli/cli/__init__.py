@@ -15,6 +15,7 @@ short_spin()  # before anything imports NumPy
 
 from rnncli.cli import (  # noqa: E402, F401  (they register their commands)
     complete,
+    corpus,
     ngram,
     serve,
     show,

@@ -105,8 +105,8 @@ def _train(comm, config, set_, out, resume, init_from) -> None:
 @app.command("eval")
 @user_errors
 def eval_(
-    corpora: Annotated[list[Path], typer.Argument(help="Text files to score.",
-                                                  readable=False)],
+    corpora: Annotated[list[Path], typer.Argument(
+        help="Text files to score (or a fetched corpus's: corpus:NAME/PART).", readable=False)],
     model: ModelOpt = None,
     json_out: JsonOpt = False,
     baseline: Annotated[str | None, typer.Option(

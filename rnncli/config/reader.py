@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from rnncli.errors import ConfigError
+from rnncli.text.corpora import PREFIX as CORPUS_PREFIX
 
 _FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
@@ -221,6 +222,8 @@ def check_path(value: str, source: str, key: str) -> None:
 
 def _resolve(value: str, base: Path, source: str, key: str) -> str:
     check_path(value, source, key)
+    if value.startswith(CORPUS_PREFIX):  # a fetched corpus's file, not a path
+        return value
     # os.path's expanduser leaves `~nosuchuser/x` as it is; pathlib's raises RuntimeError
     return str(base / os.path.expanduser(value))
 

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from rnncli.config.reader import Schema, check_path, kind
-from rnncli.errors import ConfigError
+from rnncli.errors import ConfigError, DataError
 from rnncli.nn.cells import CELLS
+from rnncli.text.corpora import is_reference, parse_reference
 from rnncli.text.tokenize import EOS, TOKENIZERS
 from rnncli.train.optimizers import OPTIMIZERS
 
@@ -29,10 +30,11 @@ SOFTMAXES = ("full", "adaptive")
 @dataclass
 class DataConfig:
     """`data:`: the corpus files and how their text becomes tokens and a vocabulary."""
-    # corpus file(s); the default is the bundled demo's
+    # corpus file(s), or fetched corpora's (corpus:wikitext-2/train); the default is the
+    # bundled demo's
     train: list[str] = field(default_factory=lambda: [str(DEMO_DIR / "cuisine.txt")],
                              metadata=PATH)
-    # validation file; None -> hold out valid_fraction of the lines
+    # validation file (or corpus:NAME/PART); None -> hold out valid_fraction of the lines
     valid: str | None = field(default=None, metadata=PATH)
     valid_fraction: float = 0.1  # share of lines held out when valid is None
     tokenizer: str = "word"  # word | char | whitespace (pre-tokenised text: line.split())
@@ -200,6 +202,12 @@ def validate(config: Config, sources: dict[str, str] | None = None,
     resolve_defaults(t)
     if not d.train:
         fail("data.train", "needs at least one corpus file")
+    for key, value in [("data.train", v) for v in d.train] + [("data.valid", d.valid)]:
+        if is_reference(value):
+            try:
+                parse_reference(value)
+            except DataError as e:
+                fail(key, str(e))
     if not 0.0 <= d.valid_fraction < 1.0:
         fail("data.valid_fraction", f"must be in [0, 1), got {d.valid_fraction}")
     if d.tokenizer not in TOKENIZERS:

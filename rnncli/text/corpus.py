@@ -22,6 +22,7 @@ from typing import BinaryIO
 import numpy as np
 
 from rnncli.errors import DataError
+from rnncli.text.corpora import locate
 from rnncli.text.files import NotRegularFile, open_regular
 from rnncli.text.tokenize import UNK, tokenize_lines
 from rnncli.text.vocab import Vocab
@@ -34,14 +35,15 @@ _CORRUPT = (OSError, EOFError, lzma.LZMAError, zlib.error)  # what a damaged arc
 def iter_lines(path: str | Path, keep_blank: bool = False) -> Iterator[str]:
     """The lines of a UTF-8 text file, read as a stream (one line at a time, however large the
     file; .gz, .bz2 and .xz files decompressed on the way), or a DataError that says what is
-    wrong and on which line. `-` reads standard input; any other path must be a regular file
-    (not a named pipe or a device).
+    wrong and on which line. `-` reads standard input; `corpus:NAME/PART` the fetched corpus's
+    file (rnncli.text.corpora); any other path must be a regular file (not a named pipe or a
+    device).
 
     Blank lines are skipped, unless `keep_blank`: then every line comes, split at `\n` only
     (the rule of pre-tokenised corpora, where each line, blank or not, ends with one <eos>).
     """
     stdin = str(path) == "-"
-    path = Path(path)
+    path = locate(path)  # corpus:NAME/PART -> the fetched file
     if not stdin and not path.exists():
         raise DataError(f"{path}: no such corpus file")
     if not stdin and path.is_dir():

@@ -2,7 +2,6 @@
 tokens, one <eos> per line (blank ones too), the corpus's <unk> as the unknown word."""
 
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -78,17 +77,12 @@ def test_whitespace_completions_are_joined_with_single_spaces():
     assert detokenize(["a", "@-@", "b", ",", EOS, "c"], "whitespace") == "a @-@ b ,\nc"
 
 
-WIKITEXT = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "wikitext-2"
-
-
-@pytest.mark.skipif(not (WIKITEXT / "wiki.test.tokens").exists(),
-                    reason="WikiText-2 is not in ../shared/corpora/wikitext-2 (not shipped)")
-def test_wikitext2_counts_match_the_published_ones():
-    counts = Counter(tokenize_lines(iter_lines(WIKITEXT / "wiki.train.tokens", True),
-                                    "whitespace"))
+def test_wikitext2_counts_match_the_published_ones(real_corpus):
+    wikitext = real_corpus("wikitext-2")  # skipped without RNNCLI_CORPUS_MIRROR
+    counts = Counter(tokenize_lines(iter_lines(wikitext["train"], True), "whitespace"))
     vocab = set(counts) | {UNK, EOS}
     assert len(vocab) == 33_278  # every published WikiText-2 perplexity's vocabulary
-    test = list(tokenize_lines(iter_lines(WIKITEXT / "wiki.test.tokens", True), "whitespace"))
+    test = list(tokenize_lines(iter_lines(wikitext["test"], True), "whitespace"))
     assert len(test) == 245_569
     assert np.mean([t in vocab for t in test]) == 1.0  # the test set's rare words are <unk>
 
