@@ -1,12 +1,13 @@
 """Every config shipped in configs/ loads; the demo's corpus is bundled, and the recipes for
-the public corpora (not shipped) name where that corpus goes and take `--set` to point
-elsewhere."""
+the public corpora (not shipped) name a corpus `rnncli corpus get` fetches, say that command,
+and take `--set` to point elsewhere."""
 
 from pathlib import Path
 
 import pytest
 
 from rnncli.config.schema import load_config
+from rnncli.text.corpora import parse_reference
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
@@ -20,9 +21,9 @@ def test_shipped_configs_load(path):
     if path.name not in EXTERNAL:
         assert all(Path(f).exists() for f in cfg.data.train)
         return
-    folder = ROOT / "corpora" / EXTERNAL[path.name]  # where docs/corpora.md says to put it
-    assert all(Path(f).resolve().parent == folder for f in cfg.data.train)
-    assert EXTERNAL[path.name] in (ROOT / "docs" / "corpora.md").read_text()
+    for ref in [*cfg.data.train, *([cfg.data.valid] if cfg.data.valid else [])]:
+        assert parse_reference(ref)[0].name == EXTERNAL[path.name]
+    assert f"rnncli corpus get {EXTERNAL[path.name]}" in path.read_text()
     elsewhere = load_config(path, ["data.train=/elsewhere/train.txt.gz"])
     assert elsewhere.data.train == ["/elsewhere/train.txt.gz"]
     assert elsewhere.model == cfg.model and elsewhere.train == cfg.train
