@@ -16,8 +16,10 @@ import typer
 
 from rnncli.errors import ModelError, OptionError, RnncliError
 
+# Shell completion (--install-completion, --show-completion) imports nothing more at start-up
+# and its two options cost no measurable time (docs/performance.md gives the figures).
 app = typer.Typer(
-    add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False,
     rich_markup_mode="markdown",
     help="Train a recurrent neural network language model in plain NumPy, then complete "
          "prompts with it.")
@@ -28,6 +30,21 @@ ModelOpt = Annotated[Path | None, typer.Option(
     "--model", "-m", help="Model folder. Default: the one the last `rnncli train` wrote.",
     show_default=False, readable=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (JSON Lines).")]
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from rnncli import __version__
+
+        print(f"rnncli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: Annotated[bool, typer.Option(
+        "--version", "-V", help="Print rnncli's version and exit.", is_eager=True,
+        callback=_print_version)] = False) -> None:
+    pass  # options of rnncli itself, before any command (no docstring: the app's help stays)
 
 # The library's names for completion options (rnncli.errors.OptionError) -> their flags.
 FLAGS = {"words": "--words", "until": "--until", "lines": "--lines", "sample": "--sample",

@@ -44,11 +44,19 @@ def list_(json_out: JsonOpt = False):
         print(f"{'':16} {parts}")
 
 
+def _names(incomplete: str) -> list[str]:
+    """The catalogue's names that complete what was typed (shell completion)."""
+    from rnncli.text.corpora import CATALOGUE
+
+    return [name for name in CATALOGUE if name.startswith(incomplete)]
+
+
 @corpus_app.command("get")
 @user_errors
 def get(
-    names: Annotated[list[str], typer.Argument(help="Corpus names, as `rnncli corpus list` "
-                                                    "shows them.", show_default=False)],
+    names: Annotated[list[str], typer.Argument(
+        help="Corpus names, as `rnncli corpus list` shows them.", show_default=False,
+        autocompletion=_names)],
     mirror: Annotated[str | None, typer.Option(
         "--from", help="A mirror to fetch from instead of the public sources: a folder, or an "
         "http(s):// URL, laid out NAME/FILE. Default: $RNNCLI_CORPUS_MIRROR if set.",

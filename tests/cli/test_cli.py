@@ -166,3 +166,15 @@ def test_the_demo_completes_the_seed_prompt_and_remembers_dishes_across_clauses(
     assert len(got) == len(prompts)
     accuracy = sum(g == a for g, a in zip(got, answers)) / len(answers)
     assert accuracy >= 0.95, accuracy
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version_is_the_package_version(flag):
+    from importlib.metadata import version
+
+    import rnncli
+
+    result = run(flag)
+    assert result.exit_code == 0 and result.stderr == ""
+    assert result.stdout == f"rnncli {rnncli.__version__}\n"
+    assert version("rnncli") == rnncli.__version__  # one source: pyproject reads it

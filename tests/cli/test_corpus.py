@@ -107,3 +107,21 @@ def test_a_config_names_a_fetched_corpus(server, tmp_path):
 def test_a_wrong_reference_is_a_config_error(tmp_path, value, fragment):
     with pytest.raises(ConfigError, match=f"--set: data.train: .*{fragment}"):
         load_config(None, [f"data.train={value}"])
+
+
+def test_the_shell_completes_commands_and_corpus_names():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    def complete(words, cword):
+        env = dict(os.environ, COMP_WORDS=words, COMP_CWORD=str(cword),
+                   _RNNCLI_COMPLETE="complete_bash")
+        script = Path(sys.executable).with_name("rnncli")  # the installed command
+        return subprocess.run([str(script)], env=env, capture_output=True, text=True,
+                              timeout=60).stdout.split()
+
+    assert complete("rnncli cor", 1) == ["corpus"]
+    assert complete("rnncli corpus get wiki", 3) == ["wikitext-2"]
+    assert complete("rnncli corpus get ", 3) == list(corpora.CATALOGUE)
