@@ -4,14 +4,17 @@
 #   make test-fast  the same without the tests marked slow (pytest -m 'not slow')
 # The guide: make docs builds docs/ into site/ with MkDocs (--strict: a broken link fails it);
 # make docs-serve previews it at http://127.0.0.1:8000/.
-# Benchmark (bench/bench_train.py; set RNNCLI_TORCH_PYTHON to compare with PyTorch):
-#   make bench        rnncli vs the reference trainer in ../shared/bench, all configs;
+# Benchmark (bench/bench_train.py):
+#   make bench        rnncli's training speed on all configs (with TORCH=1: against the PyTorch
+#                     reference trainer bench/torch_rnnlm.py, torch in a venv of its own);
 #                     then complete's latency and stdin throughput with the demo model,
 #                     how often --explain names the demo's dish,
 #                     then reading a 100-million-token corpus (tokens/s, peak memory),
 #                     then the KN5 baseline against KenLM's lmplz on WikiText-2 and Tiny
 #                     Shakespeare (build time, memory, scoring speed, agreement)
 #   make bench-smoke  a few seconds, rnncli only
+#   make torch-venv   PyTorch for the benchmark only, in bench/.torchvenv (never rnncli's);
+#                     TORCH_PIP="torch --index-url URL" picks another wheel (a CPU-only one)
 #   make bench-serve  rnncli serve under load: 32 clients, 5,000 completions, the demo model;
 #                     then a one-word request's latency beside the largest explain and trace
 #   make bench-mpi    training on 1 and 2 MPI ranks (1 BLAS thread each) against 1 process
@@ -21,8 +24,11 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 RNNCLI := $(VENV)/bin/rnncli
 PROMPT := My favourite dish is sushi. So, my favourite cuisine is
+TORCH_VENV := bench/.torchvenv
+TORCH_PY   := $(TORCH_VENV)/bin/python
+TORCH_PIP  ?= torch
 
-.PHONY: demo test test-fast docs docs-serve bench bench-smoke bench-serve bench-mpi clean
+.PHONY: demo test test-fast docs docs-serve bench bench-smoke bench-serve bench-mpi torch-venv clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -54,8 +60,15 @@ docs: $(VENV)/.docs
 docs-serve: $(VENV)/.docs
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs serve
 
-bench: $(VENV)/.installed
-	$(PY) bench/bench_train.py $(BENCH_ARGS)
+$(TORCH_VENV)/.installed:
+	$(PYTHON) -m venv $(TORCH_VENV)
+	$(TORCH_PY) -m pip install --quiet $(TORCH_PIP) numpy
+	touch $@
+
+torch-venv: $(TORCH_VENV)/.installed
+
+bench: $(VENV)/.installed $(if $(TORCH),$(TORCH_VENV)/.installed)
+	$(if $(TORCH),RNNCLI_TORCH_PYTHON=$(abspath $(TORCH_PY))) $(PY) bench/bench_train.py $(BENCH_ARGS)
 	$(PY) bench/bench_complete.py
 	$(PY) bench/demo_explain.py
 	$(PY) bench/bench_load.py
@@ -71,4 +84,4 @@ bench-mpi: $(VENV)/.installed
 	$(PY) bench/bench_mpi.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) runs site *.egg-info
+	rm -rf $(VENV) $(TORCH_VENV) runs site *.egg-info

@@ -12,8 +12,10 @@ process (peak RSS from wait4):
              lmplz refuses a literal <unk>), then `query` on the test text
     query    on rnncli's own ARPA export, per token, against rnncli's log-probabilities
 
-KenLM is looked for in $KENLM_BIN or ~/kenlm/bin (`bash ../shared/tools/kenlm/build.sh`);
-without it only rnncli's figures are taken.
+KenLM is looked for in $KENLM_BIN or ~/kenlm/bin (built from https://github.com/kpu/kenlm as
+its README says); without it only rnncli's figures are taken. The corpora are the ones
+`rnncli corpus get` fetches (from the user's cache, fetched first if missing: from the mirror
+in $RNNCLI_CORPUS_MIRROR if set, else from their public sources).
 
     python bench/bench_kn.py                        # both corpora, order 5
     python bench/bench_kn.py --corpus shakespeare --order 3
@@ -33,7 +35,6 @@ from resultfile import write_results
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-CORPORA = REPO.parent / "shared" / "corpora"
 
 CHILD = """
 import sys, time, json
@@ -61,14 +62,14 @@ print(json.dumps({"build_s": built, "score_s": scored, "ngrams": [len(k) for k i
 
 def texts(corpus: str):
     """Training and test lines of a corpus and the tokeniser to read them with."""
+    from rnncli.text.fetch import fetch
     from rnncli.text.tokenize import split_words
     if corpus == "wikitext-2":
-        read = (CORPORA / "wikitext-2" / "wiki.train.tokens", CORPORA / "wikitext-2"
-                / "wiki.test.tokens")
-        train, test = ([x for x in p.read_text(encoding="utf-8").splitlines() if x.strip()]
-                       for p in read)
+        files = {f.path.stem: f.path for f in fetch("wikitext-2")}
+        train, test = ([x for x in files[p].read_text(encoding="utf-8").splitlines()
+                        if x.strip()] for p in ("train", "test"))
         return train, test, str.split
-    lines = [x for x in (CORPORA / "tinyshakespeare" / "input.txt").read_text(
+    lines = [x for x in fetch("tinyshakespeare")[0].path.read_text(
         encoding="utf-8").splitlines() if x.strip()]
     cut = int(len(lines) * 0.9)
     return lines[:cut], lines[cut:], split_words
@@ -187,11 +188,16 @@ def main(argv=None):
         kenlm = None
     names = ["wikitext-2", "shakespeare"] if a.corpus == "all" else [a.corpus]
     results = []
-    for name in names:
-        with tempfile.TemporaryDirectory() as tmp:
-            results.append(bench(name, a.order, kenlm, Path(tmp)))
+    from rnncli.errors import DataError
+    try:
+        for name in names:
+            with tempfile.TemporaryDirectory() as tmp:
+                results.append(bench(name, a.order, kenlm, Path(tmp)))
+    except DataError as e:  # a corpus that cannot be fetched
+        print(f"Error: {e}", file=sys.stderr)
+        return 1
     write_results({"date": time.strftime("%Y-%m-%dT%H:%M:%S"), "runs": results}, "kn", a.out)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

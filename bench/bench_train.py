@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
 """Side-by-side training benchmark: rnncli against the PyTorch reference trainer.
 
-For each config (tiny, small, medium, as in ../shared/bench/README.md; wt2-small and
-wt2-adaptive on WikiText-2, full softmax and adaptive softmax with cutoffs 2000,10000, div 4;
-big-vocab-adaptive, 267,735 words of a synthetic corpus) it runs rnncli's worker
-(bench/rnncli_rnnlm.py) and, when RNNCLI_TORCH_PYTHON names a Python that has torch, the
-reference ../shared/bench/torch_rnnlm.py, alternating them (rnncli, torch, rnncli, torch, ...)
+For each config (tiny, small, medium, small-lstm on a generated Zipfian corpus of 10,000 words;
+wt2-small and wt2-adaptive on WikiText-2, full softmax and adaptive softmax with cutoffs
+2000,10000, div 4; big-vocab-adaptive, 267,735 words of a synthetic corpus) it runs rnncli's
+worker (bench/rnncli_rnnlm.py) and, when RNNCLI_TORCH_PYTHON names a Python that has torch
+(`make bench TORCH=1` builds one in bench/.torchvenv and sets it), the reference
+bench/torch_rnnlm.py, alternating them (rnncli, torch, rnncli, torch, ...)
 --runs times. Every run is a fresh subprocess; the parent takes each child's peak RSS from
 os.wait4, the same measure for both. Once per invocation it also measures numpy's float32
 matrix-multiply peak on 2 threads (best of several 2048^3 sgemm), to say how much of the machine
 rnncli uses. After training, each rnncli run also scores --eval-tokens tokens of the validation
 text forward-only, as `rnncli eval` does, and reports that speed against its training speed.
+WikiText-2 is the one `rnncli corpus get wikitext-2` fetches (into the user's cache; fetched
+here if missing, from $RNNCLI_CORPUS_MIRROR when set, else from its public source).
 
 Progress goes to stderr, a table of medians over runs to stdout, and everything (every run's
 raw result too) to --out, by default bench/results/train-YYYYmmdd-HHMMSS.json.
@@ -37,13 +40,11 @@ from pathlib import Path
 from resultfile import results_path
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO / ".." / "shared" / "bench"
 WORKER = REPO / "bench" / "rnncli_rnnlm.py"
+REFERENCE = REPO / "bench" / "torch_rnnlm.py"
 TORCH_ENV = "RNNCLI_TORCH_PYTHON"
 THREADS = 2
 COMMON = ["--lr", "1", "--clip", "0.25", "--threads", str(THREADS), "--warmup", "5"]
-CORPORA = REPO / ".." / "shared" / "corpora"
-WT2 = CORPORA / "wikitext-2"
 SMALL = dict(emb=200, hidden=200, batch=20, bptt=35, cell="rnn")
 CONFIGS = {  # name: worker flags, default timed tokens, corpus (default: the generated one)
     "tiny": (dict(max_vocab=2000, emb=64, hidden=64, batch=32, bptt=20, cell="rnn"), 200_000),
@@ -155,7 +156,7 @@ def measure_gemm():
 def train_run(impl, python, config, max_tokens, train, valid, eval_tokens=0):
     """One training run in a fresh process; the raw record for the JSON file."""
     flags = CONFIGS[config][0]
-    script = WORKER if impl == "rnncli" else SHARED / "torch_rnnlm.py"
+    script = WORKER if impl == "rnncli" else REFERENCE
     cmd = [python, str(script), "--train", str(train), "--max-tokens", str(max_tokens)]
     for k, v in flags.items():
         cmd += [f"--{k.replace('_', '-')}", str(v)]
@@ -179,7 +180,7 @@ def train_run(impl, python, config, max_tokens, train, valid, eval_tokens=0):
 
 # ----------------------------------------------------------------- corpora
 def write_smoke_corpus(path, n_tokens=30_000, n_words=3000, seed=1234):
-    """A seeded Zipfian corpus like gen_corpus.py's, small, needing nothing outside the repo."""
+    """A seeded Zipfian corpus, small, for --smoke."""
     rng = random.Random(seed)
     words = [f"w{i}" for i in range(n_words)]
     weights = [1.0 / (r + 1) for r in range(n_words)]
@@ -191,14 +192,15 @@ def write_smoke_corpus(path, n_tokens=30_000, n_words=3000, seed=1234):
     Path(path).write_text("\n".join(lines) + "\n")
 
 
-def write_big_corpus(train, valid, n_words=BIG_VOCAB - 2, n_tokens=3_000_000, seed=1234):
-    """A seeded Zipfian corpus over n_words words (and <unk>, <eos>: BIG_VOCAB in all), each
-    word at least once (the last lines list them all), like gen_corpus.py's but sampled in one
-    vectorised draw: gen_corpus.py takes many minutes over this many words."""
+def write_zipf_corpus(train, valid, n_words, n_tokens, valid_tokens=50_000, seed=1234):
+    """A seeded Zipfian corpus (p(word of rank r) ~ 1/r, as in natural text) over n_words words,
+    each at least once (the last lines list them all), lines of 5 to 30 words, sampled in one
+    vectorised draw. It has no structure beyond word frequency: for timing, where only the
+    vocabulary, the token count and the line lengths matter."""
     import numpy as np
     rng = np.random.default_rng(seed)
     cdf = np.cumsum(1.0 / np.arange(1, n_words + 1))
-    for path, n in ((train, n_tokens), (valid, 50_000)):
+    for path, n in ((train, n_tokens), (valid, valid_tokens)):
         ids = np.searchsorted(cdf, rng.random(n) * cdf[-1])
         if path == train:
             ids = np.concatenate([ids, rng.permutation(n_words)])
@@ -210,32 +212,40 @@ def write_big_corpus(train, valid, n_words=BIG_VOCAB - 2, n_tokens=3_000_000, se
 
 
 def default_corpus(folder, big=False):
-    """The generated corpus: 1M tokens over 10,000 words (gen_corpus.py); with `big`,
-    3M tokens over BIG_VOCAB words (write_big_corpus)."""
+    """The generated corpus: 1M tokens over 10,000 words; with `big`, 3M tokens over
+    BIG_VOCAB words (and <unk>, <eos>)."""
     if big:
         train, valid = Path(folder) / "big.txt", Path(folder) / "big-valid.txt"
         progress(f"generating a synthetic corpus of {BIG_VOCAB:,} words")
-        write_big_corpus(train, valid)
+        write_zipf_corpus(train, valid, BIG_VOCAB - 2, 3_000_000)
         return train, valid
-    gen = SHARED / "gen_corpus.py"
-    if not gen.exists():
-        raise BenchError(f"{SHARED.resolve()} not found (it has gen_corpus.py, which makes the "
-                         "default corpus); pass --corpus TRAIN")
     train, valid = Path(folder) / "train.txt", Path(folder) / "valid.txt"
-    progress("generating the synthetic corpus (1M tokens) with ../shared/bench/gen_corpus.py")
-    subprocess.run([sys.executable, str(gen), "--train-out", str(train), "--valid-out",
-                    str(valid), "--tokens", "1000000", "--valid-tokens", "50000"],
-                   check=True, stdout=subprocess.DEVNULL)
+    progress("generating the synthetic corpus (1M tokens over 10,000 words)")
+    write_zipf_corpus(train, valid, 10_000, 1_000_000)
     return train, valid
+
+
+def wikitext2():
+    """WikiText-2's training and validation files in the user's cache, verified (fetched
+    first if they are not there)."""
+    from rnncli.errors import DataError
+    from rnncli.text.fetch import fetch
+
+    progress("WikiText-2: verifying (or fetching) `rnncli corpus get wikitext-2`'s files")
+    try:
+        files = {f.path.stem: f.path for f in fetch("wikitext-2")}
+    except DataError as e:
+        raise BenchError(f"WikiText-2: {e}") from None
+    return files["train"], files["valid"]
 
 
 def config_corpus(config, a, workdir, cache):
     """(train, valid) for a config: WikiText-2, the big-vocabulary corpus, or the default."""
     kind = CONFIGS[config][2] if len(CONFIGS[config]) > 2 else None
     if kind == "wikitext-2":
-        if not (WT2 / "wiki.train.tokens").exists():
-            raise BenchError(f"{WT2.resolve()}: WikiText-2 not found (for {config})")
-        return WT2 / "wiki.train.tokens", WT2 / "wiki.valid.tokens"
+        if "wikitext-2" not in cache:
+            cache["wikitext-2"] = wikitext2()
+        return cache["wikitext-2"]
     if kind == "big":
         if "big" not in cache:
             cache["big"] = default_corpus(workdir, big=True)
@@ -336,9 +346,6 @@ def run_all(a, workdir):
     elif not torch_python:
         progress(f"{TORCH_ENV} not set: running rnncli only")
     if torch_python:
-        if not (SHARED / "torch_rnnlm.py").exists():
-            raise BenchError(f"{TORCH_ENV} is set but {(SHARED / 'torch_rnnlm.py').resolve()} "
-                             "is missing")
         if not Path(torch_python).exists():
             raise BenchError(f"{TORCH_ENV}={torch_python}: no such file")
 
@@ -353,7 +360,7 @@ def run_all(a, workdir):
         corpus_desc = str(a.corpus)
     elif any(len(CONFIGS[c]) < 3 for c in a.configs):
         train, valid = default_corpus(workdir)
-        corpus_desc = "generated: gen_corpus.py --tokens 1000000 --valid-tokens 50000"
+        corpus_desc = "generated: Zipfian, 1M tokens over 10,000 words (50k validation)"
     else:
         train = valid = None
         corpus_desc = "per config"

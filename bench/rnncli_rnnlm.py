@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""rnncli's side of the training benchmark: the worker that mirrors ../shared/bench/torch_rnnlm.py.
+"""rnncli's side of the training benchmark: the worker that mirrors bench/torch_rnnlm.py.
 
 It takes the same command line (the subset that applies to rnncli: one vanilla tanh RNN layer)
 and follows the same data recipe: whitespace tokens (`line.split()`), `<eos>` after every line,

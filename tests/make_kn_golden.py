@@ -2,7 +2,7 @@
 """Write tests/golden/kn3.arpa, the trigram model KenLM's lmplz estimates from the text of
 tests/kn_text.py; tests/test_ngram.py checks rnncli's estimate against it, n-gram by n-gram.
 
-Needs KenLM (run once; rnncli never uses it): `bash ../shared/tools/kenlm/build.sh`, then
+Needs KenLM (run once; rnncli never uses it), built from https://github.com/kpu/kenlm, then
 
     python tests/make_kn_golden.py [KENLM_BIN]        # default ~/kenlm/bin
 
