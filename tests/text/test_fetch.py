@@ -2,6 +2,8 @@
 mirror folder, with a test-only catalogue: verified downloads, wrong bytes, a server that dies
 half-way, resume, 404s, mirrors; and `corpus:NAME/PART` references."""
 
+from pathlib import Path
+
 import pytest
 from corpus_server import TRAIN, VALID, CorpusServer, catalogue
 
@@ -202,7 +204,7 @@ def test_references_name_a_corpus_file(cache, tmp_path, monkeypatch):
     fetch("fixture", mirror=str(mirror_folder(tmp_path / "mirror")))
     assert locate("corpus:fixture/train") == cache / "train.txt"
     assert read_lines("corpus:fixture/valid")[0] == "the bird sat on the cat ."
-    assert locate("data/corpus.txt") == tmp_path.__class__("data/corpus.txt")  # a plain path
+    assert locate("data/corpus.txt") == Path("data/corpus.txt")  # a plain path is as given
 
 
 def test_the_real_catalogue_matches_a_mirror(real_corpus):
