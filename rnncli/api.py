@@ -238,7 +238,8 @@ class Model:
         blank_too = keeps_blank_lines(d.tokenizer)
         if not paths and text is None:
             raise DataError("evaluate: give the paths of text files, or text=")
-        lines = [line for path in paths for line in read_lines(path, blank_too)]
+        lines = [line for path in paths
+                 for line in read_lines(path, blank_too, d.max_line_bytes)]
         if text is not None:
             lines += [line for line in text.split("\n") if blank_too or line.strip()]
         vocab = self.saved.vocab

@@ -10,9 +10,22 @@ from collections.abc import Iterator
 STDIN_BATCH = 256  # prompts read from stdin go through the network this many at a time
 
 
+BOM = "\ufeff"  # a byte-order mark, as some editors start a UTF-8 file: not text
+
+
 def stdin_batches(max_batch: int) -> Iterator[list[str]]:
     """Lines of stdin in batches: as many as are already waiting (up to max_batch), so bulk
-    input goes through the network together and a line typed alone is answered at once."""
+    input goes through the network together and a line typed alone is answered at once. A
+    byte-order mark at the start of the stream is dropped."""
+    first = True
+    for batch in _batches(max_batch):
+        if first:
+            batch[0] = batch[0].removeprefix(BOM)
+            first = False
+        yield batch
+
+
+def _batches(max_batch: int) -> Iterator[list[str]]:
     try:
         fd = sys.stdin.fileno()
     except (AttributeError, OSError, ValueError):

@@ -187,7 +187,8 @@ def _read_ids(saved, corpora: list[Path]):
 
     d = saved.config.data
     blank_too = keeps_blank_lines(d.tokenizer)
-    lines = [line for path in corpora for line in read_lines(path, blank_too)]
+    lines = [line for path in corpora
+             for line in read_lines(path, blank_too, d.max_line_bytes)]
     return np.asarray(encode_lines(lines, saved.vocab, d.tokenizer, d.lowercase, d.unk_token))
 
 

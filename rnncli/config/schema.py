@@ -42,6 +42,7 @@ class DataConfig:
     lowercase: bool = False  # fold case before building the vocabulary
     min_count: int = 1  # words seen fewer times become <unk>
     max_vocab: int | None = None  # keep only this many most frequent words (specials included)
+    max_line_bytes: int = 1 << 20  # a longer line is refused (memory stays bounded): 1 MiB
 
 
 @dataclass
@@ -217,6 +218,8 @@ def validate(config: Config, sources: dict[str, str] | None = None,
                                f"got {d.unk_token!r}")
     if d.min_count < 1:
         fail("data.min_count", f"must be at least 1, got {d.min_count}")
+    if d.max_line_bytes < 1:
+        fail("data.max_line_bytes", f"must be at least 1, got {d.max_line_bytes}")
     if d.max_vocab is not None and d.max_vocab < 3:
         fail("data.max_vocab", f"must be at least 3 (<unk>, <eos> and one word), got {d.max_vocab}")
     if m.cell not in CELLS:

@@ -9,6 +9,7 @@ the next, since the column is one contiguous piece of text.
 from __future__ import annotations
 
 import bz2
+import codecs
 import contextlib
 import gzip
 import lzma
@@ -29,15 +30,21 @@ from rnncli.text.vocab import Vocab
 
 _OPENERS = {".gz": (gzip.open, "gzip"), ".bz2": (bz2.open, "bzip2"), ".xz": (lzma.open, "xz")}
 _CORRUPT = (OSError, EOFError, lzma.LZMAError, zlib.error)  # what a damaged archive raises
+MAX_LINE_BYTES = 1 << 20  # the longest line read by default (data.max_line_bytes): 1 MiB
 
 
-
-def iter_lines(path: str | Path, keep_blank: bool = False) -> Iterator[str]:
+def iter_lines(path: str | Path, keep_blank: bool = False,
+               max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[str]:
     """The lines of a UTF-8 text file, read as a stream (one line at a time, however large the
     file; .gz, .bz2 and .xz files decompressed on the way), or a DataError that says what is
     wrong and on which line. `-` reads standard input; `corpus:NAME/PART` the fetched corpus's
     file (rnncli.text.corpora); any other path must be a regular file (not a named pipe or a
     device).
+
+    Memory does not grow with the text: a line longer than `max_line_bytes` (its line break
+    not counted) is refused after reading that many bytes of it, with a DataError naming the
+    file, the line and the limit. A UTF-8 byte-order mark at the start (as some editors save
+    text) is dropped; \r\n line ends are read as \n.
 
     Blank lines are skipped, unless `keep_blank`: then every line comes, split at `\n` only
     (the rule of pre-tokenised corpora, where each line, blank or not, ends with one <eos>).
@@ -54,7 +61,7 @@ def iter_lines(path: str | Path, keep_blank: bool = False) -> Iterator[str]:
     try:
         opened, fmt = _open_corpus(path, stdin)
         with opened as f:
-            for number, raw in enumerate(f, 1):  # split at b"\n", which UTF-8 never hides
+            for number, raw in enumerate(_raw_lines(f, path, max_line_bytes), 1):
                 try:
                     text = raw.decode("utf-8")
                 except UnicodeDecodeError:
@@ -79,6 +86,20 @@ def iter_lines(path: str | Path, keep_blank: bool = False) -> Iterator[str]:
         raise DataError(f"{path}: the corpus is empty")
 
 
+def _raw_lines(f: BinaryIO, path: Path, limit: int) -> Iterator[bytes]:
+    """The lines of `f` as bytes, split at b"\n" (which UTF-8 never hides), each read with at
+    most limit + 1 bytes in hand; the first one without a byte-order mark."""
+    number = 0
+    while raw := f.readline(limit + 1):
+        number += 1
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            raise DataError(f"{path}: line {number} is longer than {limit:,} bytes, the limit "
+                            "data.max_line_bytes sets (raise it, or break the text into lines)")
+        if number == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8):]  # an editor's byte-order mark, not text
+        yield raw
+
+
 def _open_corpus(path: Path, stdin: bool):
     """A context manager of the corpus's bytes (decompressed by name for .gz, .bz2, .xz), and
     the compression's name (None: plain text)."""
@@ -100,9 +121,11 @@ def _decompressed(raw: BinaryIO, opener) -> Iterator[BinaryIO]:
         yield f
 
 
-def read_lines(path: str | Path, keep_blank: bool = False) -> list[str]:
+def read_lines(path: str | Path, keep_blank: bool = False,
+               max_line_bytes: int = MAX_LINE_BYTES) -> list[str]:
     """The lines of a UTF-8 text file, as a list (for validation and eval text)."""
-    return list(iter_lines(path, keep_blank))
+    return list(iter_lines(path, keep_blank, max_line_bytes))
+
 
 def held_out(n_lines: int, fraction: float, seed: int) -> np.ndarray:
     """Which of n lines to hold out for validation: `fraction` of them (at least one and not

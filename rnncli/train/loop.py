@@ -14,6 +14,7 @@ The optimiser is plain SGD unless train.optimizer names another (rnncli.train.op
 
 from __future__ import annotations
 
+import itertools
 import signal
 import time
 from collections import Counter
@@ -22,7 +23,7 @@ from typing import Protocol
 
 import numpy as np
 
-from rnncli.config.schema import Config, checkpoint_interval
+from rnncli.config.schema import Config, TrainConfig, checkpoint_interval
 from rnncli.errors import ConfigError, DataError, ModelError, RnncliError
 from rnncli.infer.evaluate import evaluate, perplexity
 from rnncli.nn.dropout import StreamMasks
@@ -87,37 +88,53 @@ def prepare(config: Config, vocab: Vocab | None = None) -> Corpus:
 
     1) count the lines (to choose the held-out ones), 2) count the tokens (the vocabulary) and
     keep the held-out lines, 3) encode the rest into one preallocated int32 array. With `vocab`
-    (fine-tuning) that vocabulary is kept: words outside it become <unk>.
+    (fine-tuning) that vocabulary is kept: words outside it become <unk>. With train.max_tokens
+    only the first lines are read, as many as one pass of the budget needs (reading_budget).
     """
     d = config.data
     split = tokenizer(d.tokenizer, d.unk_token)
     blank_too = keeps_blank_lines(d.tokenizer)
+    budget = reading_budget(config.train)
 
-    def lines():
-        for path in d.train:
-            yield from iter_lines(path, blank_too)
+    def lines(n: int | None = None):  # the first n lines of the corpus (None: all)
+        every = (line for path in d.train
+                 for line in iter_lines(path, blank_too, d.max_line_bytes))
+        return every if n is None else itertools.islice(every, n)
 
-    held = None
+    held, n_read = None, None
     valid_lines: list[str] = []
     if d.valid is not None:
-        valid_lines = read_lines(d.valid, blank_too)
-    else:
+        valid_lines = read_lines(d.valid, blank_too, d.max_line_bytes)
+    elif d.valid_fraction > 0 and budget is not None:
+        # enough lines that what is not held out covers the budget (with a tenth to spare)
+        n_read, seen, want = 0, 0, 1.1 * budget / (1 - d.valid_fraction)
+        for line in lines():
+            n_read += 1
+            seen += len(split(line, d.lowercase)) + 1  # and <eos>
+            if seen >= want:
+                break
+        held = held_out(n_read, d.valid_fraction, config.train.seed)
+    elif d.valid_fraction > 0:
         held = held_out(sum(1 for _ in lines()), d.valid_fraction, config.train.seed)
-
-    def kept():
-        for i, line in enumerate(lines()):
-            if held is None or not held[i]:
-                yield line
 
     counts: Counter = Counter()
     n_tokens = 0
-    for i, line in enumerate(lines()):
+    for i, line in enumerate(lines(n_read)):
         if held is not None and held[i]:
             valid_lines.append(line)  # held-out lines are few: kept as text
             continue
         tokens = split(line, d.lowercase)
         counts.update(tokens)
         n_tokens += len(tokens) + 1  # and <eos>
+        if held is None and budget is not None and n_tokens >= budget:
+            n_read = i + 1  # the budget's pass is covered: read no further
+            break
+
+    def kept():
+        for i, line in enumerate(lines(n_read)):
+            if held is None or not held[i]:
+                yield line
+
     given = vocab is not None
     if vocab is None:
         vocab = Vocab.from_counts(counts, d.min_count, d.max_vocab)
@@ -136,6 +153,14 @@ def prepare(config: Config, vocab: Vocab | None = None) -> Corpus:
                         f"{B} and bptt {T}: need at least {need}{held}")
     unk_share = float(np.mean(train_ids == vocab.unk)) if given else None
     return Corpus(vocab, train_ids, valid_ids, unk_share)
+
+
+def reading_budget(t: TrainConfig) -> int | None:
+    """How many training tokens train.max_tokens needs read (None: the whole corpus): one pass
+    of the budget, and one window more, since the last window may pass the budget."""
+    if t.max_tokens is None:
+        return None
+    return t.max_tokens + t.batch_size * (t.bptt + 1)
 
 
 class Interrupted(Exception):
