@@ -152,6 +152,7 @@ def load_config(path: str | Path | dict[str, Any] | None = None,
         _adopt(raw, sources, default_source, init_from)
     config = SCHEMA.build(raw, sources, default_source)
     validate(config, sources, default_source)
+    refuse_contradictions(config, sources, default_source)
     return config
 
 
@@ -278,6 +279,51 @@ def _taking(option: str) -> str:
     """The optimisers that take train.<option>, in words: "sgd and rmsprop"."""
     names = [name for name, o in OPTIMIZERS.items() if option in o.options]
     return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+
+
+UNUSED_UNLESS_TAKEN = ("betas", "alpha", "eps")  # optimiser settings only some optimisers take
+IGNORED_UNLESS = {"model.cutoffs": ("model.softmax", "adaptive"),  # a setting that only counts
+                  "model.div_value": ("model.softmax", "adaptive"),  # when another says so
+                  "model.forget_bias": ("model.cell", "lstm")}
+
+
+def refuse_contradictions(config: Config, sources: dict[str, str],
+                          default_source: str = "defaults") -> None:
+    """Refuse settings that are each valid but contradict each other, before any work starts,
+    naming both keys. A setting given explicitly (in `sources`) that the others make pointless
+    is refused too; defaults never are. (Only for a new run: a trained model's saved config is
+    not checked again.)"""
+
+    def fail(key: str, message: str) -> None:
+        raise ConfigError(f"{sources.get(key, default_source)}: {key}: {message}")
+
+    d, m, t = config.data, config.model, config.train
+    if t.min_lr > t.lr:
+        fail("train.min_lr", f"{t.min_lr:g} is above train.lr {t.lr:g}: training would stop "
+                             "after its first epoch; lower train.min_lr or raise train.lr")
+    if t.min_lr > 0 and t.lr_decay == 1:
+        fail("train.min_lr", "can never be reached: train.lr_decay is 1, so lr never falls")
+    no_valid = d.valid is None and d.valid_fraction == 0
+    if t.patience is not None and no_valid:
+        fail("train.patience", "needs validation text, and there is none: set data.valid or "
+                               "data.valid_fraction above 0 (data.valid_fraction is 0)")
+    window = t.batch_size * (t.bptt + 1)
+    if t.max_tokens is not None and t.max_tokens < window:
+        fail("train.max_tokens", f"{t.max_tokens} is less than one window of train.batch_size "
+                                 f"{t.batch_size} x (train.bptt {t.bptt} + 1) = {window} tokens")
+    if d.valid is not None and "data.valid_fraction" in sources and d.valid_fraction > 0:
+        fail("data.valid_fraction", f"{d.valid_fraction} of the lines would be held out, but "
+                                    "data.valid names the validation file; remove one of them")
+    for option in UNUSED_UNLESS_TAKEN:
+        if f"train.{option}" in sources and option not in OPTIMIZERS[t.optimizer].options:
+            fail(f"train.{option}", f"is not used by train.optimizer {t.optimizer} (only by "
+                                    f"{_taking(option)})")
+    for key, (other, value) in IGNORED_UNLESS.items():
+        section, name = key.split(".")
+        given = getattr(getattr(config, section), name)
+        if key in sources and given is not None and getattr(m, other.split(".")[1]) != value:
+            fail(key, f"counts only with {other}: {value}, and {other} is "
+                      f"{getattr(m, other.split('.')[1])}")
 
 
 def _validate_optimizer(t: TrainConfig, fail) -> None:

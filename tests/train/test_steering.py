@@ -59,8 +59,10 @@ def test_patience_stops_after_epochs_without_improvement(tiny_config):
     """The loop asks the stopping rule after every epoch (the rule itself, on synthetic
     histories: test_stopping.py)."""
     # steps of 1e-30 leave every float32 weight as it is: no epoch improves on the first
+    # (patience needs validation text: a fifth of the lines are held out)
     saved = train(load_config(tiny_config, ["train.epochs=30", "train.patience=2",
-                                            "train.lr=1e-30", "train.lr_decay=1"]))
+                                            "train.lr=1e-30", "train.lr_decay=1",
+                                            "data.valid_fraction=0.2"]))
     history, stopped = saved.history, saved.run["stopped"]
     assert stopped["reason"] == "patience" and stopped["epoch"] == 3
     assert len(history) == 3  # two epochs after the best one, and no more
@@ -137,3 +139,42 @@ def test_bad_steering_values_get_one_error_line(tiny_config, sets, message):
     assert result.exit_code == 1
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("Error: --set: ") and message in line, line
+
+
+@pytest.mark.parametrize("sets, message", [
+    (["train.min_lr=1", "train.lr=0.5"], "train.min_lr: 1 is above train.lr 0.5"),
+    (["train.min_lr=0.1", "train.lr_decay=1"], "train.min_lr: can never be reached: "
+                                               "train.lr_decay is 1"),
+    (["train.patience=3"], "train.patience: needs validation text, and there is none: set "
+                           "data.valid or data.valid_fraction"),
+    (["train.max_tokens=35"], "train.max_tokens: 35 is less than one window of "
+                              "train.batch_size 4 x (train.bptt 8 + 1) = 36 tokens"),
+    (["data.valid=tiny.txt", "data.valid_fraction=0.1"],
+     "data.valid_fraction: 0.1 of the lines would be held out, but data.valid names"),
+    (["train.betas=[0.8, 0.9]"], "train.betas: is not used by train.optimizer sgd (only by "
+                                 "adam and adamw)"),
+    (["train.optimizer=adam", "train.alpha=0.9"], "train.alpha: is not used by "
+                                                  "train.optimizer adam (only by rmsprop)"),
+    (["train.eps=1e-6"], "train.eps: is not used by train.optimizer sgd"),
+    (["model.cutoffs=[10]"], "model.cutoffs: counts only with model.softmax: adaptive, and "
+                             "model.softmax is full"),
+    (["model.forget_bias=1.0"], "model.forget_bias: counts only with model.cell: lstm, and "
+                                "model.cell is rnn"),
+])
+def test_contradictory_settings_are_refused_before_any_work(tiny_config, sets, message):
+    """Each setting is valid alone; together they are one Error line naming both keys, and
+    nothing is written."""
+    result = run("train", tiny_config, *[a for s in sets for a in ("--set", s)])
+    assert result.exit_code == 1 and result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("Error: --set: ") and message in line, line
+    assert not (tiny_config.parent / "model").exists()
+
+
+def test_settings_that_agree_are_taken(tiny_config):
+    """The limits of the checks above: equal lr and min_lr, a budget of one window, patience
+    with held-out lines, betas for adam, a config that leaves cutoffs at their default."""
+    for sets in (["train.min_lr=0.5", "train.lr=0.5"], ["train.max_tokens=36"],
+                 ["train.patience=1", "data.valid_fraction=0.2"],
+                 ["train.optimizer=adam", "train.betas=[0.8, 0.9]"]):
+        load_config(tiny_config, sets)
