@@ -51,6 +51,9 @@ def parse_args(argv=None):
     ap.add_argument("--adaptive", default="", help="cutoffs, e.g. 2000,10000: adaptive softmax")
     ap.add_argument("--eval-tokens", type=int, default=0,
                     help="score only the first this many validation tokens (0: all)")
+    ap.add_argument("--eval-accuracy", choices=["auto", "on", "off"], default="auto",
+                    help="count top-1/top-5 as `rnncli eval` does by default (auto: with the "
+                    "full softmax only), always, or never")
     return ap.parse_args(argv)
 
 
@@ -120,7 +123,9 @@ def main(argv=None):
         from rnncli.infer.evaluate import evaluate
         valid_ids = vocab.encode(read_tokens(a.valid))[: a.eval_tokens or None]
         ts = time.perf_counter()
-        scores = evaluate(model, valid_ids, vocab.eos, vocab.unk, reset_at_eos=False)
+        ranks = {"on": True, "off": False, "auto": softmax is None}[a.eval_accuracy]
+        scores = evaluate(model, valid_ids, vocab.eos, vocab.unk, reset_at_eos=False,
+                          ranks=ranks)
         eval_tps = scores.tokens / (time.perf_counter() - ts)
         valid_ppl = scores.perplexity
         print(f"# valid ppl {valid_ppl:.2f}, eval {eval_tps:,.0f} tokens/s", file=sys.stderr)

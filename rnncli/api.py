@@ -223,12 +223,15 @@ class Model:
         """Score many sentences at once, in order (see `score`)."""
         return score_sentences(self.saved, list(sentences))
 
-    def evaluate(self, *paths: str | Path, text: str | None = None) -> EvalTotals:
+    def evaluate(self, *paths: str | Path, text: str | None = None,
+                 accuracy: bool | None = None, tuner=None) -> EvalTotals:
         """Score a corpus, every token and each line's end: the text files at `paths` (.gz,
         .bz2, .xz read as they are) and/or `text`, one line per line. Returns EvalTotals:
         tokens, cross_entropy (nats per token), perplexity, perplexity_without_unk, top1 and
         top5 (targets that were the likeliest, or among the five likeliest), unk; to_dict()
-        gives what `rnncli eval --json` prints.
+        gives what `rnncli eval --json` prints. `accuracy`: count top1 and top5 (None: only
+        where cheap, with the full softmax; else `ranked` is False and they are 0). `tuner`:
+        a rnncli.nn.threads.Tuner that times each window (the thread count as eval goes).
 
         >>> totals = model.evaluate(text="Moussaka is Greek.")
         >>> totals.tokens, totals.cross_entropy > 0
@@ -244,8 +247,10 @@ class Model:
             lines += [line for line in text.split("\n") if blank_too or line.strip()]
         vocab = self.saved.vocab
         ids = encode_lines(lines, vocab, d.tokenizer, d.lowercase, d.unk_token)
+        if accuracy is None:
+            accuracy = self.saved.model.softmax is None  # where it is cheap
         return evaluate(self.saved.model, np.asarray(ids), vocab.eos, vocab.unk,
-                        self.config.train.reset_at_eos)
+                        self.config.train.reset_at_eos, ranks=accuracy, tuner=tuner)
 
     # --- keeping ----------------------------------------------------------------------------
 

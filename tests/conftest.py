@@ -1,5 +1,12 @@
 import os
 
+# One thread for BLAS and for rnncli's row blocks (RNNCLI_THREADS is train.threads' and
+# --threads' default), in this process and the ones it starts: the suite runs many small
+# products, which a second thread does not speed up, and on a busy machine threads that wait
+# for each other at every product make it several times slower. Set before NumPy is loaded.
+os.environ.setdefault("RNNCLI_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", os.environ["RNNCLI_THREADS"])
+
 import pytest
 from hypothesis import settings
 

@@ -45,6 +45,21 @@ def _options(version: Annotated[bool, typer.Option(
         "--version", "-V", help="Print rnncli's version and exit.", is_eager=True,
         callback=_print_version)] = False) -> None:
     pass  # options of rnncli itself, before any command (no docstring: the app's help stays)
+def _threads(value: str | None) -> str | None:
+    from rnncli.nn.threads import parse
+
+    try:
+        parse(value, "--threads")
+    except ValueError:
+        raise typer.BadParameter(f"expected a number of threads (at least 1) or auto, got "
+                                 f"{value!r}") from None
+    return value
+
+
+ThreadsOpt = Annotated[str | None, typer.Option(
+    "--threads", help="Threads for BLAS and rnncli's own row blocks: a number, or auto "
+    "(default: the cores free now, by the load average; eval measures each count as it "
+    "goes). RNNCLI_THREADS sets the default.", show_default=False, callback=_threads)]
 
 # The library's names for completion options (rnncli.errors.OptionError) -> their flags.
 FLAGS = {"words": "--words", "until": "--until", "lines": "--lines", "sample": "--sample",

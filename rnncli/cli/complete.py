@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from rnncli.cli.common import JsonOpt, ModelOpt, app, load_model, user_errors
+from rnncli.cli.common import JsonOpt, ModelOpt, ThreadsOpt, app, load_model, user_errors
 from rnncli.cli.pipes import answer_each, from_stdin, warn_unknown
 
 
@@ -78,6 +78,7 @@ def complete(
         "--null", "-z", help="End each answer with a NUL byte instead of a newline (for "
         "`xargs -0`, `sort -z`): the one plain form that keeps multi-line answers apart.")] = False,
     json_out: JsonOpt = False,
+    threads: ThreadsOpt = None,
 ):
     """Complete prompts: greedy by default, or sampled, or by beam search.
 
@@ -94,6 +95,7 @@ def complete(
     from rnncli.api import Model
     from rnncli.infer.decode import Decoding
     from rnncli.infer.predict import check_next_k
+    from rnncli.nn.threads import start as start_threads
 
     decoding = Decoding(words=words, until=until.value if until else None, lines=lines,
                         sample=sample,
@@ -105,6 +107,7 @@ def complete(
     interactive = not prompts and sys.stdin.isatty()
     piped = False if interactive else from_stdin(prompts, "prompt")
     saved = load_model(model)
+    start_threads(threads or "auto")
     next_k = min(next_k or (5 if interactive else 0), len(saved.vocab))
 
     api_model = Model(saved)
@@ -157,6 +160,7 @@ def score_(
         show_default=False)] = None,
     model: ModelOpt = None,
     json_out: JsonOpt = False,
+    threads: ThreadsOpt = None,
 ):
     """Score sentences: total log-probability (nats) and perplexity, one line each.
 
@@ -166,9 +170,11 @@ def score_(
     "best_prob"}]}. The line's end (`<eos>`) is scored too, as in `eval`.
     """
     from rnncli.api import Model
+    from rnncli.nn.threads import start as start_threads
 
     piped = from_stdin(sentences, "sentence")
     api_model = Model(load_model(model))
+    start_threads(threads or "auto")
 
     def line(r) -> str:
         return (json.dumps(r.to_dict(), ensure_ascii=False) if json_out else

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from rnncli.cli.common import app, load_model, user_errors
+from rnncli.cli.common import ThreadsOpt, app, load_model, user_errors
 
 LIMITS = "Limits"
 SECURITY = "Security"
@@ -68,6 +68,7 @@ def serve(
     allow_host: Annotated[list[str] | None, typer.Option(
         "--allow-host", help="A Host name to serve beside the address listened on (a name "
         "in DNS, a proxy's); repeatable; '*': any.", rich_help_panel=SECURITY)] = None,
+    threads: ThreadsOpt = None,
 ):
     """Serve a model over HTTP: a page at / that shows the completion, the next words, the
     hidden state and the explanation as you type; complete and score as JSON (POST
@@ -79,6 +80,7 @@ def serve(
     Listening beyond 127.0.0.1, give an API key. Ctrl-C or SIGTERM stops it after the
     requests in flight have been answered.
     """
+    from rnncli.nn.threads import start as start_threads
     from rnncli.serve.run import ServeError
     from rnncli.serve.run import serve as run_server
     from rnncli.serve.settings import Settings
@@ -114,4 +116,6 @@ def serve(
         max_queue=max_queue, request_timeout_s=request_timeout,
         header_timeout_s=header_timeout, max_connections=max_connections, api_key=api_key,
         allow_hosts=tuple(allow_host or ()))
-    run_server(load_model(model), settings)
+    saved = load_model(model)
+    start_threads(threads or "auto")
+    run_server(saved, settings)

@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-from rnncli.cli.common import JsonOpt, ModelOpt, app, load_model, stderr_console, user_errors
+from rnncli.cli.common import (
+    JsonOpt,
+    ModelOpt,
+    ThreadsOpt,
+    app,
+    load_model,
+    stderr_console,
+    user_errors,
+)
 
 # --- train --------------------------------------------------------------------------------
 
@@ -132,6 +140,12 @@ def eval_(
     dynamic_decay: Annotated[float | None, typer.Option(
         "--dynamic-decay", min=0.0, max=1.0, help="How far each step pulls the weights back "
         "towards the trained ones (default: tuned).", show_default=False)] = None,
+    accuracy: Annotated[bool | None, typer.Option(
+        "--accuracy/--no-accuracy", help="Count top-1/top-5 accuracy (the target's rank among "
+        "all words). Default: with the full softmax, where it costs one quick pass over the "
+        "logits; not with the adaptive softmax, where it reads other clusters than the "
+        "target's (about as slow as training).", show_default=False)] = None,
+    threads: ThreadsOpt = None,
 ):
     """Score text files: tokens, cross-entropy, perplexity, next-word accuracy.
 
@@ -151,11 +165,13 @@ def eval_(
     are chosen on the model's validation text and printed. Accuracy is not reported there.
     """
     from rnncli.api import Model
+    from rnncli.nn.threads import Tuner
 
     if baseline is not None:
         from rnncli.ngram.baseline import parse_order
         parse_order(baseline)  # a bad order fails before anything is read
     saved = load_model(model)
+    tuner = Tuner(threads or "auto")  # the thread count: fixed, or measured window by window
     if cache or dynamic:
         from rnncli.infer.extras import Extras
         extras = Extras(cache, cache_lambda, cache_theta, dynamic, dynamic_lr, dynamic_decay)
@@ -164,7 +180,7 @@ def eval_(
     if baseline is not None:
         _eval_with_baseline(saved, corpora, baseline, json_out)
         return
-    scores = Model(saved).evaluate(*corpora).to_dict()
+    scores = Model(saved).evaluate(*corpora, accuracy=accuracy, tuner=tuner).to_dict()
     if json_out:
         print(json.dumps(scores))
         return
@@ -174,7 +190,11 @@ def eval_(
     print(f"log10 prob     {scores['log10_prob']:,.2f} in all")
     print(f"perplexity     {scores['perplexity']:.2f} with <unk> targets, "
           f"{scores['perplexity_without_unk']:.2f} without")
-    print(f"accuracy       {scores['accuracy']:.2%} top-1, {scores['top5_accuracy']:.2%} top-5")
+    if scores["accuracy"] is not None:
+        print(f"accuracy       {scores['accuracy']:.2%} top-1, "
+              f"{scores['top5_accuracy']:.2%} top-5")
+    else:
+        print("accuracy       not counted (--accuracy counts it)")
     print(f"<unk>          {scores['unk_rate']:.2%} of targets ({scores['unk_targets']:,})")
 
 

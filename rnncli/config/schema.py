@@ -16,6 +16,7 @@ from typing import Any
 
 from rnncli.config.reader import Schema, check_path, kind
 from rnncli.errors import ConfigError, DataError
+from rnncli.nn import threads
 from rnncli.nn.cells import CELLS
 from rnncli.text.corpora import is_reference, parse_reference
 from rnncli.text.tokenize import EOS, TOKENIZERS
@@ -94,6 +95,8 @@ class TrainConfig:
     # window past it, keeping the best weights
     log_every: int = 50  # a line in metrics.jsonl every this many steps
     sample_prompts: list[str] = field(default_factory=list)  # completed after every epoch
+    threads: int | str | None = "auto"  # BLAS and row-block threads; auto (or null): the
+    # count measured fastest as training goes (rnncli.nn.threads); a number fixes it
 
 
 @dataclass
@@ -273,6 +276,11 @@ def validate(config: Config, sources: dict[str, str] | None = None,
         fail("train.max_tokens", f"must be at least 1 (or null: all epochs), got {t.max_tokens}")
     if t.seed < 0:
         fail("train.seed", f"must be >= 0, got {t.seed}")
+    try:
+        threads.parse(t.threads)
+    except ValueError:
+        fail("train.threads", f"must be a number of threads (at least 1) or auto, "
+                              f"got {t.threads!r}")
 
 
 def _taking(option: str) -> str:

@@ -6,8 +6,9 @@ line is predicted too. The hidden state follows the policy the model was trained
 after each <eos>, or carried across lines).
 
 Only the forward pass runs, and the output layer gives only what the scores need: each target's
-log-probability and how many words the model found likelier (its rank), in row blocks that bound
-the (rows, V) arrays; never the whole log-softmax.
+log-probability and, when asked (`ranks`), how many words the model found likelier (its rank, for
+top-1/top-5 accuracy), in row blocks that bound the (rows, V) arrays; never the whole
+log-softmax. Without ranks the adaptive softmax reads only the head and the target's cluster.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnncli.nn import adaptive_softmax, layers
+from rnncli.nn import adaptive_softmax, layers, threads
 from rnncli.nn.model import RNNLM
 from rnncli.nn.rowblocks import cache_rows, count_above, for_row_blocks
 from rnncli.text.corpus import eval_streams, windows
@@ -43,6 +44,7 @@ class EvalTotals:
     unk: int  # targets that are <unk>
     unk_nll: float = 0.0  # the part of nll spent on <unk> targets, nats
     logp: np.ndarray | None = None  # (N,) ln p of each target in stream order, when asked for
+    ranked: bool = True  # top1 and top5 were counted (evaluate's `ranks`); else they are 0
 
     @property
     def cross_entropy(self) -> float:
@@ -67,15 +69,20 @@ class EvalTotals:
                 "log10_prob": -self.nll / math.log(10),
                 "perplexity": self.perplexity,
                 "perplexity_without_unk": self.perplexity_without_unk,
-                "accuracy": self.top1 / n, "top5_accuracy": self.top5 / n,
+                "accuracy": self.top1 / n if self.ranked else None,
+                "top5_accuracy": self.top5 / n if self.ranked else None,
                 "unk_targets": self.unk, "unk_rate": self.unk / n}
 
 
 def evaluate(model: RNNLM, ids: np.ndarray, eos: int, unk: int, reset_at_eos: bool,
              n_streams: int = 32, bptt: int = 32, per_token: bool = False,
-             part: tuple[int, int] = (0, 1)) -> EvalTotals:
+             part: tuple[int, int] = (0, 1), ranks: bool = True,
+             tuner: threads.Tuner | None = None) -> EvalTotals:
     """Score every token of the stream `ids` (int, with <eos> after each line); with
-    `per_token`, keep each target's log-probability too (EvalTotals.logp).
+    `per_token`, keep each target's log-probability too (EvalTotals.logp). Without `ranks`,
+    top-1/top-5 accuracy is not counted (EvalTotals.ranked is False): perplexity alone costs
+    less, much less with the adaptive softmax. With a `tuner`, each window is timed for it
+    (rnncli.nn.threads: the thread count chosen as windows go).
 
     part=(k, n): only the k-th of n near-equal shares of the streams (the scores of the n
     shares add up to the whole's).
@@ -85,14 +92,14 @@ def evaluate(model: RNNLM, ids: np.ndarray, eos: int, unk: int, reset_at_eos: bo
         cols = np.array_split(np.arange(data.shape[1]), part[1])[part[0]]
         data, weight = data[:, cols], weight[:, cols]  # (L, S_k), (L - 1, S_k)
     S = data.shape[1]
-    scores = EvalTotals(0, 0.0, 0, 0, 0)
+    scores = EvalTotals(0, 0.0, 0, 0, 0, ranked=ranks)
     if S == 0:
         return scores
     if per_token:  # stream s holds the tokens from start[s] on, one per row
         start = np.concatenate([[0], np.cumsum(weight.sum(axis=0))[:-1]]).astype(np.int64)
         scores.logp = np.zeros(int(weight.sum()))
     state = model.zero_state(S)
-    scorer = TargetScorer(model)
+    scorer = TargetScorer(model, k=5 if ranks else 0)
     for i, win in enumerate(windows(data, bptt, eos)):
         T = win.inputs.shape[0]
         keep = (win.prev != eos) if reset_at_eos else None
@@ -107,22 +114,25 @@ def evaluate(model: RNNLM, ids: np.ndarray, eos: int, unk: int, reset_at_eos: bo
         target_logp = target_logp.astype(np.float64)  # (n,) summed in float64
         scores.nll -= float(target_logp.sum())
         scores.unk_nll -= float(target_logp[targets == unk].sum())
-        scores.top1 += int((rank == 0).sum())
-        scores.top5 += int((rank < 5).sum())
+        if ranks:
+            scores.top1 += int((rank == 0).sum())
+            scores.top5 += int((rank < 5).sum())
         scores.unk += int((targets == unk).sum())
+        if tuner is not None:
+            tuner.tick(len(targets))
     return scores
 
 
 def target_scores(model: RNNLM, h: np.ndarray, targets: np.ndarray,
                   k: int = 5) -> tuple[np.ndarray, np.ndarray]:
     """log p(target) (N,) float64 and the number of words strictly likelier (N,), exact below
-    k, from the top layer's h (N, H)."""
+    k, from the top layer's h (N, H); k = 0: no ranks (all 0), log p only, for less."""
     return TargetScorer(model, k)(h, targets)
 
 
 class TargetScorer:
     """target_scores for one model, its output matrix prepared once for many windows; and, for
-    `score`, each row's target and likeliest word (`best`)."""
+    `score`, each row's target and likeliest word (`best`). k = 0 counts no ranks."""
 
     def __init__(self, model: RNNLM, k: int = 5):
         self.model, self.k = model, k
@@ -134,7 +144,8 @@ class TargetScorer:
         m = self.model
         if m.softmax is not None:
             return adaptive_softmax.target_scores(h, targets, m.params, m.softmax, self.k)
-        return full_target_scores(h, targets, self.W_aug, self._buffer(h.shape[0]))
+        return full_target_scores(h, targets, self.W_aug, self._buffer(h.shape[0]),
+                                  ranks=self.k > 0)
 
     def best(self, h: np.ndarray, targets: np.ndarray):
         """log p(target) (N,) float64, the likeliest word (N,) int and its log p (N,) float64,
@@ -190,22 +201,24 @@ def _logit_blocks(h: np.ndarray, W_aug: np.ndarray, buffer: np.ndarray, rows) ->
 
 
 def full_target_scores(h: np.ndarray, targets: np.ndarray, W_aug: np.ndarray,
-                       buffer: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                       buffer: np.ndarray, ranks: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """The full softmax's target_scores, from W_aug = [W_hy; b_y] (H + 1, V) (see
     _logit_blocks for `buffer`).
 
-    Three quick passes over each piece of the logits: count the words with z > z_y, exp, sum:
-    log p_y = z_y - log sum_j exp(z_j). Rows where that is not a normal float32 sum (a logit
-    above 88 or all below -87) are done again with the max shift."""
+    Three quick passes over each piece of the logits: count the words with z > z_y (only with
+    `ranks`; else the ranks are 0), exp, sum: log p_y = z_y - log sum_j exp(z_j). Rows where
+    that is not a normal float32 sum (a logit above 88 or all below -87) are done again with
+    the max shift."""
     N = h.shape[0]
     logp = np.empty(N, dtype=np.float64)
-    rank = np.empty(N, dtype=np.int64)
+    rank = np.zeros(N, dtype=np.int64)
     sums = np.empty(N, dtype=W_aug.dtype)  # sum_j exp(z_j) of each row
 
     def rows(block: np.ndarray, first: int) -> None:
         g = slice(first, first + block.shape[0])
         z_y = block[np.arange(block.shape[0]), targets[g]]  # (k,)
-        rank[g] = count_above(block, z_y)
+        if ranks:
+            rank[g] = count_above(block, z_y)
         with np.errstate(over="ignore", divide="ignore"):  # such rows are done again
             np.exp(block, out=block)
             sums[g] = block.sum(axis=1)

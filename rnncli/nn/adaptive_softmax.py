@@ -226,8 +226,9 @@ def target_scores(h: np.ndarray, targets: np.ndarray, p: dict[str, np.ndarray], 
     """log p(target) and the target's rank (words strictly likelier), without the whole
     distribution: a word of cluster i can beat the target only where log p_head[C0 + i] does,
     so a row reads a cluster other than its target's only then, and only while its rank is
-    below k. Ranks of k or more are reported as at least k. Nothing is normalised: each row's
-    log-sum-exp is found once, and words are compared as logits, with thresholds.
+    below k. Ranks of k or more are reported as at least k; k = 0 counts no ranks (all 0), and
+    then only the head and each row's target cluster are read. Nothing is normalised: each
+    row's log-sum-exp is found once, and words are compared as logits, with thresholds.
 
     Args: h (N, H), targets (N,). Returns: logp (N,) float64, rank (N,) int.
     """
@@ -249,12 +250,16 @@ def target_scores(h: np.ndarray, targets: np.ndarray, p: dict[str, np.ndarray], 
     for i, lo, _ in c.slices():  # 1) tail targets: log p_tail, and their cluster's words above
         for q, u in tail_logits(np.flatnonzero(which == i), i):
             u_t = u[np.arange(len(q)), targets[q] - lo]
-            lse_u, above = _lse(u, u_t, u.shape[1])
+            lse_u, above = _lse(u, u_t if k else None, u.shape[1])
             thr[q] = z_head[q, C0 + i] + (u_t - lse_u)
-            rank[q] = above
-    lse_head, above = _lse(z_head, thr, C0)  # 2) the head's words above every target
-    rank += above
+            if k:
+                rank[q] = above
+    lse_head, above = _lse(z_head, thr if k else None, C0)  # 2) the head's words above
+    if k:
+        rank += above
     t = thr - lse_head  # log p(target)
+    if not k:
+        return t.astype(np.float64), rank
     head_lp = z_head[:, C0:] - lse_head[:, None]  # (N, K) log p_head of each cluster
     for i, _, _ in c.slices():  # 3) other clusters, only where they could hold a likelier word
         maybe = (which != i) & (rank < k) & (head_lp[:, i] > t)

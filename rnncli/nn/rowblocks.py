@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 _pool: ThreadPoolExecutor | None = None
+_workers: int | None = None  # set by rnncli.nn.threads, which chooses the count
 MIN_ELEMENTS = 1 << 18  # below this, a thread's hand-off costs more than it saves
 CACHE_BLOCK = 1 << 18  # elements of the row pieces each elementwise pass reads (1 MB in float32)
 
@@ -27,8 +28,17 @@ def cache_rows(C: int) -> int:
     return max(1, CACHE_BLOCK // C)
 
 
+def set_workers(n: int | None) -> None:
+    """Use n threads from now on (None: as `workers` finds without)."""
+    global _workers
+    _workers = n
+
+
 def workers() -> int:
-    """How many threads: RNNCLI_THREADS, else the cores this process may use."""
+    """How many threads: the count rnncli.nn.threads chose, else RNNCLI_THREADS, else the
+    cores this process may use."""
+    if _workers is not None:
+        return _workers
     env = os.environ.get("RNNCLI_THREADS", "")
     if env.isdigit() and int(env) > 0:
         return int(env)

@@ -26,6 +26,7 @@ import numpy as np
 from rnncli.config.schema import Config, TrainConfig, checkpoint_interval
 from rnncli.errors import ConfigError, DataError, ModelError, RnncliError
 from rnncli.infer.evaluate import evaluate, perplexity
+from rnncli.nn import threads
 from rnncli.nn.dropout import StreamMasks
 from rnncli.nn.model import RNNLM, output_clusters
 from rnncli.store.metrics import MetricsLog
@@ -239,6 +240,10 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
             raise ModelError(f"the checkpoint does not fit its own model: {e}") from None
         log = MetricsLog(t.log_every, resume.metrics)
     data = shard.columns(batchify(corpus.train_ids, t.batch_size))  # (L, B / ranks)
+    # the thread count: fixed, or measured as windows go; MPI ranks, which wait for each other
+    # at every step, take one thread each unless told otherwise
+    tuner = threads.Tuner(1 if comm.size > 1 and threads.fixed(t.threads) is None
+                          else t.threads)
     sync = distributed.GradSync(comm, model.params, shard.share, n_flags=3)
     distributed.ready(comm)
     n_windows = -(-(data.shape[0] - 1) // t.bptt)
@@ -281,6 +286,7 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
             state, loss_sum, n_tokens = shard.local_state(resume.state), pos.loss_sum, pos.n_tokens
             skip, spent = pos.window, pos.seconds
         started, cut = time.perf_counter() - spent, False
+        tuner.pause()
         for i, win in enumerate(windows(data, t.bptt, vocab.eos)):
             if i < skip:
                 continue
@@ -317,6 +323,7 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
             optimizer.step(grads)
             average.step()  # avg <- avg + (W - avg) / (k + 1), once triggered
             tokens = win.inputs.shape[0] * t.batch_size  # every rank's
+            tuner.tick(tokens)
             loss_sum += loss * tokens
             n_tokens += tokens
             now = time.perf_counter() - started
@@ -341,7 +348,7 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
         if len(corpus.valid_ids):
             ppl = distributed.sum_scores(comm, evaluate(  # each rank scores its share
                 model, corpus.valid_ids, vocab.eos, vocab.unk, t.reset_at_eos,
-                part=(comm.rank, comm.size))).perplexity
+                part=(comm.rank, comm.size), ranks=False)).perplexity  # no accuracy: cheaper
         else:
             ppl = perplexity(train_loss)  # nothing held out: train perplexity
         record = {"epoch": epoch, "train_loss": train_loss, "valid_ppl": ppl, "lr": optimizer.lr,

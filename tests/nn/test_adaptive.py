@@ -123,6 +123,31 @@ def test_eval_scores_equal_the_whole_distributions(seed):
     got = np.minimum(rank, 5)
     assert np.all((np.minimum(truth, 5) <= got) & (got <= np.minimum(loose, 5)))
     assert (rank < 5).any() and (rank >= 5).any()
+    fast, no_rank = adaptive_softmax.target_scores(h, targets, params, c, k=0)
+    np.testing.assert_allclose(fast, logp, rtol=1e-6)  # without ranks: the same log p
+    assert not no_rank.any()
+
+
+def test_without_ranks_only_the_head_and_the_targets_cluster_are_read(monkeypatch):
+    V, H = 40, 8
+    c = adaptive_softmax.clusters(V, H, [2, 15, 28], 2.0)  # a head of 2 words: ranks below 5
+    rng = np.random.default_rng(5)
+    params = {n: rng.normal(0, 1.5, s).astype(np.float32) for n, s in
+              adaptive_softmax.shapes(c, H).items()}
+    h = rng.normal(0, 1, (30, H)).astype(np.float32)
+    targets = np.full(30, 20)  # every target in cluster 1
+    read = []
+
+    class Watched(dict):
+        def __getitem__(self, name):
+            read.append(name)
+            return super().__getitem__(name)
+
+    adaptive_softmax.target_scores(h, targets, Watched(params), c, k=0)
+    assert set(read) == {"W_head", "b_head", "W_proj.1", "W_tail.1"}
+    read.clear()
+    adaptive_softmax.target_scores(h, targets, Watched(params), c, k=5)
+    assert "W_tail.0" in read or "W_tail.2" in read  # ranks look into the other clusters
 
 
 def test_full_softmax_scores_equal_the_log_softmax():
@@ -136,7 +161,9 @@ def test_full_softmax_scores_equal_the_log_softmax():
     want = full[np.arange(40), targets]
     np.testing.assert_allclose(logp, want, rtol=1e-4, atol=1e-4)
     np.testing.assert_array_equal(rank, (full > want[:, None]).sum(axis=1))
-
+    fast, no_rank = target_scores(model, h, targets, k=0)
+    np.testing.assert_array_equal(fast, logp)  # the same passes, less the count
+    assert not no_rank.any()
 
 
 @pytest.mark.parametrize("shift", [-120.0, 120.0])  # every exp underflows / some overflow
@@ -193,10 +220,14 @@ def test_an_adaptive_model_learns_and_answers_every_command(adaptive_model, tmp_
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["perplexity"] < 3
     (tmp_path / "t.txt").write_text("the cat sat on the mat .\n")
-    r = run("eval", "-m", str(adaptive_model), "--json", str(tmp_path / "t.txt"))
+    r = run("eval", "-m", str(adaptive_model), "--json", "--accuracy", str(tmp_path / "t.txt"))
     assert r.exit_code == 0, r.output
     scores = json.loads(r.stdout)
     assert scores["perplexity"] < 3 and scores["accuracy"] > 0.6
+    r = run("eval", "-m", str(adaptive_model), "--json", str(tmp_path / "t.txt"))
+    fast = json.loads(r.stdout)  # the adaptive softmax counts no ranks unless asked
+    assert fast["accuracy"] is None and fast["top5_accuracy"] is None
+    assert fast["perplexity"] == pytest.approx(scores["perplexity"], rel=1e-6)
 
 
 def test_cutoffs_beyond_the_vocabulary_are_one_line_errors(tmp_path, tiny_config):

@@ -5,7 +5,7 @@ an <eos> inside it, with the reset on and off."""
 import numpy as np
 import pytest
 
-from rnncli.nn import gru, layers, lstm, rnn
+from rnncli.nn import gru, layers, lstm, rnn, rowblocks
 from rnncli.nn.cells import shapes as cell_shapes
 from rnncli.nn.model import RNNLM
 
@@ -171,8 +171,8 @@ def test_row_parallel_softmax_matches_a_plain_one_bit_for_bit_across_threads(mon
     targets = rng.integers(0, V, size=N)
     weight = (rng.random(N) > 0.3).astype(np.float32) if weighted else None
     results = []
-    for threads in ("1", "2", "3"):
-        monkeypatch.setenv("RNNCLI_THREADS", threads)
+    for threads in (1, 2, 3):
+        monkeypatch.setattr(rowblocks, "_workers", threads)
         results.append(layers.softmax_cross_entropy(logits.copy(), targets, weight,
                                                     inplace=True))
     for loss, dlogits in results[1:]:

@@ -29,7 +29,7 @@ def test_count_above_reads_a_column_slice():
 
 
 def test_for_row_blocks_covers_every_row_once(monkeypatch):
-    monkeypatch.setenv("RNNCLI_THREADS", "3")
+    monkeypatch.setattr(rowblocks, "_workers", 3)
     seen = np.zeros(1000, dtype=int)
 
     def fn(r: slice) -> None:
