@@ -9,8 +9,11 @@ thread alone. So by default (`auto`) rnncli measures:
     1) the first guess is the cores this process may use (its affinity mask) less the load
        average, at least 1: an idle machine gets every core, a busy one fewer
     2) training (and eval) time each window at the count in force, and try each other count for
-       a few windows (PROBE), then keep the count whose windows took least time per token
-    3) every RETRY seconds the other counts are tried again, since the load changes
+       a few windows (PROBE), then keep the count whose windows took least time per token; a
+       count whose first window is already SLOWER times the best one's is left at once
+    3) the other counts are tried again later, since the load changes: after RETRY seconds, or
+       after COST_SHARE times what the last try spent at the counts not kept, whichever is
+       longer, so that trying costs at most about 1/COST_SHARE of the time
 
 A number (train.threads, `--threads`, or the RNNCLI_THREADS environment variable, in that order
 of precedence) fixes the count. The commands that answer prompts (complete, score, serve) do too
@@ -29,7 +32,9 @@ import time
 AUTO = "auto"
 ENV = "RNNCLI_THREADS"
 PROBE = 4  # windows timed per count when trying counts (the first, warming up, not counted)
-RETRY = 20.0  # seconds between tries of the other counts
+RETRY = 20.0  # seconds at least between tries of the other counts
+COST_SHARE = 50  # ... and at least this many times what the last try cost
+SLOWER = 1.5  # a count whose window takes this many times the best's is left at once
 KEEP = 8  # the recent windows whose times stand for the count in force
 
 _controller = None
@@ -114,6 +119,7 @@ class Tuner:
         self.times: dict[int, list[float]] = {n: [] for n in self.counts}  # s/token, recent
         self.trying: list[int] = [n for n in self.counts if n != self.current]  # to time next
         self.probing = True  # timing each count in turn (else: keeping the best)
+        self.spent: dict[int, float] = {n: 0.0 for n in self.counts}  # seconds, this try
         self.tried = 0  # windows at the count in force since it was set
         self.last: float | None = None
         self.next_try = 0.0
@@ -128,22 +134,29 @@ class Tuner:
         last, self.last = self.last, now
         if not self.auto or last is None or tokens <= 0 or len(self.counts) == 1:
             return
+        per_token = (now - last) / tokens
         if self.tried > 0:  # the first window after a switch warms up: not counted
-            recent = self.times[self.current] + [(now - last) / tokens]
-            self.times[self.current] = recent[-KEEP:]
+            self.times[self.current] = (self.times[self.current] + [per_token])[-KEEP:]
         self.tried += 1
-        if self.probing and self.tried > PROBE:  # 2) this count is timed
-            if self.trying:
+        if not self.probing:
+            if now >= self.next_try:  # 3) time the others again
+                self.trying = [n for n in self.counts if n != self.current]
+                for n in self.trying:
+                    self.times[n] = []
+                self.spent = {n: 0.0 for n in self.counts}
+                self.probing = True
                 self._switch(self.trying.pop(0))
-            else:  # every count is: keep the best
-                self.probing, self.next_try = False, now + RETRY
-                self._switch(self.best())
-        elif not self.probing and now >= self.next_try:  # 3) time the others again
-            self.trying = [n for n in self.counts if n != self.current]
-            for n in self.trying:
-                self.times[n] = []
-            self.probing = True
-            self._switch(self.trying.pop(0))
+            return
+        self.spent[self.current] += now - last
+        others = [statistics.median(t) for n, t in self.times.items() if t and n != self.current]
+        if self.tried > PROBE or (others and per_token > SLOWER * min(others)):
+            if self.trying:  # 2) this count is timed (or plainly slower): the next one
+                self._switch(self.trying.pop(0))
+                return
+            self.probing = False  # every count is: keep the best, try again later
+            self._switch(self.best())
+            cost = sum(t for n, t in self.spent.items() if n != self.current)
+            self.next_try = now + max(RETRY, COST_SHARE * cost)
 
     def best(self) -> int:
         timed = {n: statistics.median(t) for n, t in self.times.items() if t}

@@ -92,3 +92,16 @@ def test_a_fixed_count_is_never_changed(monkeypatch):
     clock = Clock({1: 1e-3, 2: 1e-5})
     tuner = threads.Tuner(1, clock=clock)
     assert run_windows(tuner, clock, 30) == [1] * 30 and tuner.choices == [1]
+
+
+def test_a_plainly_slower_count_is_left_after_one_window_and_tried_seldom(monkeypatch):
+    monkeypatch.delenv("RNNCLI_THREADS")
+    monkeypatch.setattr(threads, "available", lambda: 2)
+    monkeypatch.setattr(threads, "first_guess", lambda: 1)
+    clock = Clock({1: 1e-4, 2: 8e-4})  # 8x slower with 2 threads, as on a busy machine
+    tuner = threads.Tuner("auto", clock=clock)
+    tuner.tick(0)
+    counts = run_windows(tuner, clock, 3000)  # 30 s of windows at 1 thread
+    assert counts[:7] == [1] * 5 + [2, 1]  # 1 timed, 2 left after its first window
+    slow = counts.count(2) * 8e-4 * 100
+    assert slow <= 0.05 * clock.now  # trying costs a few percent of the time at most
