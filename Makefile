@@ -11,7 +11,9 @@
 #                     how often --explain names the demo's dish,
 #                     then reading a 100-million-token corpus (tokens/s, peak memory),
 #                     then the KN5 baseline against KenLM's lmplz on WikiText-2 and Tiny
-#                     Shakespeare (build time, memory, scoring speed, agreement)
+#                     Shakespeare (build time, memory, scoring speed, agreement),
+#                     then the thread count: train.threads auto against 1 thread beside
+#                     CPU-bound processes, and against every core without (bench_threads.py)
 #   make bench-smoke  a few seconds, rnncli only
 #   make torch-venv   PyTorch for the benchmark only, in bench/.torchvenv (never rnncli's);
 #                     TORCH_PIP="torch --index-url URL" picks another wheel (a CPU-only one)
@@ -73,6 +75,7 @@ bench: $(VENV)/.installed $(if $(TORCH),$(TORCH_VENV)/.installed)
 	$(PY) bench/demo_explain.py
 	$(PY) bench/bench_load.py
 	$(PY) bench/bench_kn.py
+	$(PY) bench/bench_threads.py
 
 bench-serve: $(VENV)/.installed
 	$(PY) bench/bench_serve.py $(BENCH_ARGS)

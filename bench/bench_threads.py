@@ -88,10 +88,11 @@ def train_once(config: Path, sets: list[str], threads: str, workdir: Path) -> di
 
 
 def compare(name, config, sets, settings, runs, workdir) -> dict:
-    """Alternating runs of each setting; medians."""
+    """Alternating runs of each setting, the order turned round every other run (A B B A ...)
+    so that a load that rises or falls through the runs favours neither; medians."""
     records = {s: [] for s in settings}
     for i in range(runs):
-        for s in settings:
+        for s in settings if i % 2 == 0 else settings[::-1]:
             r = train_once(config, sets, s, workdir)
             records[s].append(r)
             progress(f"{name} threads={s:4} run {i + 1}/{runs}: {r['tokens_per_s']:>10,.0f} "
