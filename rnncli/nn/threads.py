@@ -9,8 +9,9 @@ thread alone. So by default (`auto`) rnncli measures:
     1) the first guess is the cores this process may use (its affinity mask) less the load
        average, at least 1: an idle machine gets every core, a busy one fewer
     2) training (and eval) time each window at the count in force, and try each other count for
-       a few windows (PROBE), then keep the count whose windows took least time per token; a
-       count whose first window is already SLOWER times the best one's is left at once
+       a few windows (PROBE), then keep the count whose windows took least time per token (by a
+       MARGIN: a busy machine's window times are noisy); a count whose first window is already
+       SLOWER times the best one's is left at once
     3) the other counts are tried again later, since the load changes: after RETRY seconds, or
        after COST_SHARE times what the last try spent at the counts not kept, whichever is
        longer, so that trying costs at most about 1/COST_SHARE of the time
@@ -35,6 +36,7 @@ PROBE = 4  # windows timed per count when trying counts (the first, warming up, 
 RETRY = 20.0  # seconds at least between tries of the other counts
 COST_SHARE = 50  # ... and at least this many times what the last try cost
 SLOWER = 1.5  # a count whose window takes this many times the best's is left at once
+MARGIN = 0.9  # another count replaces the one kept only if its windows take this share or less
 KEEP = 8  # the recent windows whose times stand for the count in force
 
 _controller = None
@@ -119,6 +121,7 @@ class Tuner:
         self.times: dict[int, list[float]] = {n: [] for n in self.counts}  # s/token, recent
         self.trying: list[int] = [n for n in self.counts if n != self.current]  # to time next
         self.probing = True  # timing each count in turn (else: keeping the best)
+        self.kept = self.current  # the count in force before this round of tries
         self.spent: dict[int, float] = {n: 0.0 for n in self.counts}  # seconds, this try
         self.tried = 0  # windows at the count in force since it was set
         self.last: float | None = None
@@ -144,7 +147,7 @@ class Tuner:
                 for n in self.trying:
                     self.times[n] = []
                 self.spent = {n: 0.0 for n in self.counts}
-                self.probing = True
+                self.probing, self.kept = True, self.current
                 self._switch(self.trying.pop(0))
             return
         self.spent[self.current] += now - last
@@ -159,8 +162,15 @@ class Tuner:
             self.next_try = now + max(RETRY, COST_SHARE * cost)
 
     def best(self) -> int:
+        """The count whose windows took least time per token, if by MARGIN better than the
+        one kept so far; else that one."""
         timed = {n: statistics.median(t) for n, t in self.times.items() if t}
-        return min(timed, key=timed.__getitem__) if timed else self.current
+        if not timed:
+            return self.current
+        fastest = min(timed, key=timed.__getitem__)
+        if self.kept in timed and timed[fastest] > MARGIN * timed[self.kept]:
+            return self.kept
+        return fastest
 
     def _switch(self, n: int) -> None:
         if n != self.current:

@@ -352,7 +352,8 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
         else:
             ppl = perplexity(train_loss)  # nothing held out: train perplexity
         record = {"epoch": epoch, "train_loss": train_loss, "valid_ppl": ppl, "lr": optimizer.lr,
-                  "seconds": seconds, "tokens_per_s": n_tokens / seconds}
+                  "seconds": seconds, "tokens_per_s": n_tokens / seconds,
+                  "threads": tuner.current}  # the count in force at the epoch's end
         if cut:
             record["partial"] = True  # max_time ended it early
         if average.count:

@@ -105,3 +105,14 @@ def test_a_plainly_slower_count_is_left_after_one_window_and_tried_seldom(monkey
     assert counts[:7] == [1] * 5 + [2, 1]  # 1 timed, 2 left after its first window
     slow = counts.count(2) * 8e-4 * 100
     assert slow <= 0.05 * clock.now  # trying costs a few percent of the time at most
+
+
+def test_a_count_barely_faster_does_not_replace_the_one_kept(monkeypatch):
+    monkeypatch.delenv("RNNCLI_THREADS")
+    monkeypatch.setattr(threads, "available", lambda: 2)
+    monkeypatch.setattr(threads, "first_guess", lambda: 1)
+    clock = Clock({1: 1.00e-4, 2: 0.95e-4})  # within the noise of a busy machine
+    tuner = threads.Tuner("auto", clock=clock)
+    tuner.tick(0)
+    counts = run_windows(tuner, clock, 20)
+    assert counts[-1] == 1 and tuner.choices == [1, 2, 1]
