@@ -82,7 +82,8 @@ def train_once(config: Path, sets: list[str], threads: str, workdir: Path) -> di
     history = json.loads((out / "model.json").read_text())["history"]
     seconds = sum(r["seconds"] for r in history)
     tokens = sum(r["tokens_per_s"] * r["seconds"] for r in history)
-    return {"threads": threads, "tokens_per_s": round(tokens / seconds, 1),
+    return {"threads": threads, "chosen": [r.get("threads") for r in history],
+            "tokens_per_s": round(tokens / seconds, 1),
             "train_s": round(seconds, 2), "wall_s": round(wall, 2),
             "load_before": round(before, 2), "load_after": round(os.getloadavg()[0], 2)}
 
