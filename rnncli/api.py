@@ -246,7 +246,8 @@ class Model:
         if text is not None:
             lines += [line for line in text.split("\n") if blank_too or line.strip()]
         vocab = self.saved.vocab
-        ids = encode_lines(lines, vocab, d.tokenizer, d.lowercase, d.unk_token)
+        ids = encode_lines(lines, vocab, d.tokenizer, d.lowercase, d.unk_token,
+                           d.tokenizer_version)
         if accuracy is None:
             accuracy = self.saved.model.softmax is None  # where it is cheap
         return evaluate(self.saved.model, np.asarray(ids), vocab.eos, vocab.unk,

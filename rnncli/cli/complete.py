@@ -167,7 +167,9 @@ def score_(
     Plain output: logprob, perplexity and the sentence, tab-separated (so `sort -g` ranks
     them). --json adds, per token, its surprisal in bits and the likeliest token there:
     {"sentence", "logprob", "perplexity", "tokens": [{"token", "surprisal_bits", "best",
-    "best_prob"}]}. The line's end (`<eos>`) is scored too, as in `eval`.
+    "best_prob"}], "unknown"}, where `unknown` lists the words outside the model's vocabulary
+    (each scored as `<unk>`, with a warning on stderr, as `complete` does). The line's end
+    (`<eos>`) is scored too, as in `eval`.
     """
     from rnncli.api import Model
     from rnncli.nn.threads import start as start_threads
@@ -177,6 +179,7 @@ def score_(
     start_threads(threads or "auto")
 
     def line(r) -> str:
+        warn_unknown(r.unknown)
         return (json.dumps(r.to_dict(), ensure_ascii=False) if json_out else
                 f"{r.logprob:.4f}\t{r.perplexity:.3f}\t{r.sentence}")
 

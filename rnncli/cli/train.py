@@ -209,7 +209,8 @@ def _read_ids(saved, corpora: list[Path]):
     blank_too = keeps_blank_lines(d.tokenizer)
     lines = [line for path in corpora
              for line in read_lines(path, blank_too, d.max_line_bytes)]
-    return np.asarray(encode_lines(lines, saved.vocab, d.tokenizer, d.lowercase, d.unk_token))
+    return np.asarray(encode_lines(lines, saved.vocab, d.tokenizer, d.lowercase, d.unk_token,
+                                   d.tokenizer_version))
 
 
 def _eval_with_baseline(saved, corpora: list[Path], name: str, json_out: bool) -> None:

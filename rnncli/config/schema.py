@@ -19,7 +19,7 @@ from rnncli.errors import ConfigError, DataError
 from rnncli.nn import threads
 from rnncli.nn.cells import CELLS
 from rnncli.text.corpora import is_reference, parse_reference
-from rnncli.text.tokenize import EOS, TOKENIZERS
+from rnncli.text.tokenize import EOS, TOKENIZERS, VERSION, VERSIONS
 from rnncli.train.optimizers import OPTIMIZERS
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "demo"
@@ -39,6 +39,9 @@ class DataConfig:
     valid: str | None = field(default=None, metadata=PATH)
     valid_fraction: float = 0.1  # share of lines held out when valid is None
     tokenizer: str = "word"  # word | char | whitespace (pre-tokenised text: line.split())
+    # the word tokeniser's rules: 2 keeps numbers, URLs, elisions whole and records spacing;
+    # 1 those of models saved before versions were recorded (docs/text.md)
+    tokenizer_version: int = VERSION
     unk_token: str = "<unk>"  # the corpus's spelling of the unknown word: one token, <unk>
     lowercase: bool = False  # fold case before building the vocabulary
     min_count: int = 1  # words seen fewer times become <unk>
@@ -159,8 +162,9 @@ def load_config(path: str | Path | dict[str, Any] | None = None,
     return config
 
 
+# what a fine-tuned model keeps
 ARCHITECTURE = {"model": ("cell", "embedding", "hidden", "layers", "tie_weights"),
-                "data": ("tokenizer", "lowercase")}  # what a fine-tuned model keeps
+                "data": ("tokenizer", "tokenizer_version", "lowercase")}
 
 
 def _adopt(raw: dict[str, Any], sources: dict[str, str], default_source: str,
@@ -217,6 +221,9 @@ def validate(config: Config, sources: dict[str, str] | None = None,
         fail("data.valid_fraction", f"must be in [0, 1), got {d.valid_fraction}")
     if d.tokenizer not in TOKENIZERS:
         fail("data.tokenizer", f"must be one of {', '.join(TOKENIZERS)}, got {d.tokenizer!r}")
+    if d.tokenizer_version not in VERSIONS:
+        fail("data.tokenizer_version", f"must be one of {', '.join(map(str, VERSIONS))}, "
+             f"got {d.tokenizer_version!r}")
     if not d.unk_token or any(c.isspace() for c in d.unk_token) or d.unk_token == EOS:
         fail("data.unk_token", f"must be one token, without spaces and not {EOS}, "
                                f"got {d.unk_token!r}")
@@ -402,9 +409,12 @@ def checkpoint_interval(every: int | str) -> tuple[int | None, float | None]:
 
 
 def config_from_dict(raw: dict[str, Any], source: str = "model.json") -> Config:
-    """Rebuild a Config saved with `Config.to_dict` (as in a model folder)."""
+    """Rebuild a Config saved with `Config.to_dict` (as in a model folder). One saved without
+    data.tokenizer_version was made by the word tokeniser's version 1."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping of sections, got {kind(raw)}")
+    if isinstance(raw.get("data"), dict) and "tokenizer_version" not in raw["data"]:
+        raw = {**raw, "data": {**raw["data"], "tokenizer_version": 1}}
     SCHEMA.check_keys(raw, source)
     config = SCHEMA.build(raw, {}, source)
     validate(config, {}, source)

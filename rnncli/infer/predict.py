@@ -25,7 +25,8 @@ from rnncli.infer.decode import (
     prompt_rngs,
 )
 from rnncli.store.model_folder import SavedModel
-from rnncli.text.tokenize import detokenize, tokenizer
+from rnncli.text.tokenize import bare, detokenize, tokenizer
+from rnncli.text.words import JOINER
 
 
 @dataclass(frozen=True)
@@ -131,14 +132,24 @@ EXPLAIN_MAX_TOKENS = 1000  # --explain runs 16 paths per token, each through the
 
 def split_texts(saved: SavedModel, texts: list[str], what: str) -> list[list[str]]:
     """Each text's tokens, as the model's tokeniser splits them; a PromptError for a text with
-    none (`what` names it: prompt, sentence)."""
+    none (`what` names it: prompt, sentence).
+
+    A prompt's last token is open: what follows it is yet to come, so whether it touches its
+    continuation is unknown. Where the vocabulary has it with and without a trailing joiner
+    (`(` and `(￭`), it takes the spelling seen more often in training (the lower id)."""
     d = saved.config.data
-    split = tokenizer(d.tokenizer, d.unk_token)
+    split = tokenizer(d.tokenizer, d.unk_token, d.tokenizer_version)
     toks = [split(x, d.lowercase) for x in texts]
     for x, t in zip(texts, toks):
         if not t:
             shown = x if len(x) <= 40 else x[:37] + "..."
             raise PromptError(f"the {what} {shown!r} has no words")
+    if what == "prompt" and d.tokenizer == "word" and d.tokenizer_version >= 2:
+        stoi = saved.vocab.stoi
+        for t in toks:
+            spellings = [s for s in (t[-1], t[-1] + JOINER) if s in stoi]
+            if spellings:
+                t[-1] = min(spellings, key=stoi.__getitem__)
     return toks
 
 
@@ -175,6 +186,7 @@ def _complete_group(saved: SavedModel, prompts: list[str], toks: list[list[str]]
                     next_k: int, explain: bool, trace: bool, rngs,
                     cells: int) -> Generator[None, None, list[Completion]]:
     model, vocab, kind = saved.model, saved.vocab, saved.config.data.tokenizer
+    version = saved.config.data.tokenizer_version
     B = len(prompts)
     inputs, keep = align(saved, toks)
     T = inputs.shape[0]
@@ -197,7 +209,7 @@ def _complete_group(saved: SavedModel, prompts: list[str], toks: list[list[str]]
 
     # 3) the completion
     banned = [] if d.allow_unk else [vocab.unk]
-    stops = [vocab.stoi[m] for m in SENTENCE_END if m in vocab]
+    stops = [i for i, t in enumerate(vocab.itos) if bare(t, kind, version) in SENTENCE_END]
     stepper = Stepper(model, vocab.eos, banned, stops)
     beams: list[list[Hypothesis]] | None = None
     if d.beam:
@@ -230,11 +242,11 @@ def _complete_group(saved: SavedModel, prompts: list[str], toks: list[list[str]]
     results = []
     for b, prompt in enumerate(prompts):
         words = [vocab.itos[i] for i in best[b].ids]
-        unknown = [t for t in toks[b] if t not in vocab]
-        c = Completion(prompt, detokenize(words, kind), words, best[b].logprob, nexts[b],
-                       unknown)
+        unknown = [bare(t, kind, version) for t in toks[b] if t not in vocab]
+        c = Completion(prompt, detokenize(words, kind, version), words, best[b].logprob,
+                       nexts[b], unknown)
         if beams is not None:
-            c.beams = [_beam_dict(x, vocab.itos, kind) for x in beams[b]]
+            c.beams = [_beam_dict(x, vocab.itos, kind, version) for x in beams[b]]
         n = len(toks[b])
         if attributions is not None:
             c.explain, c.explained = attributions[b], vocab.itos[targets[b]]
@@ -244,10 +256,10 @@ def _complete_group(saved: SavedModel, prompts: list[str], toks: list[list[str]]
     return results
 
 
-def _beam_dict(hyp: Hypothesis, itos: list[str], kind: str) -> dict:
+def _beam_dict(hyp: Hypothesis, itos: list[str], kind: str, version: int) -> dict:
     words = [itos[i] for i in hyp.ids]
-    return {"completion": detokenize(words, kind), "logprob": hyp.logprob, "score": hyp.score,
-            "ended": hyp.ended}
+    return {"completion": detokenize(words, kind, version), "logprob": hyp.logprob,
+            "score": hyp.score, "ended": hyp.ended}
 
 
 def _top_k(logp: np.ndarray, k: int, itos: list[str]) -> list[NextWord]:

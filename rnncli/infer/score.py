@@ -17,7 +17,7 @@ from rnncli.infer.evaluate import TargetScorer
 from rnncli.infer.predict import align, length_groups, split_texts
 from rnncli.store.model_folder import SavedModel
 from rnncli.text.corpus import windows
-from rnncli.text.tokenize import EOS
+from rnncli.text.tokenize import EOS, bare
 
 MAX_CELLS = 1 << 12  # (step, sentence) cells read through the network together
 
@@ -42,6 +42,7 @@ class SentenceScore:
     sentence: str
     logprob: float  # total log-probability, nats
     tokens: list[TokenScore] = field(default_factory=list)  # its tokens and the closing <eos>
+    unknown: list[str] = field(default_factory=list)  # tokens outside the vocabulary (<unk>)
 
     @property
     def perplexity(self) -> float:
@@ -49,14 +50,15 @@ class SentenceScore:
 
     def to_dict(self) -> dict:
         return {"sentence": self.sentence, "logprob": self.logprob,
-                "perplexity": self.perplexity, "tokens": [t.to_dict() for t in self.tokens]}
+                "perplexity": self.perplexity, "tokens": [t.to_dict() for t in self.tokens],
+                "unknown": self.unknown}
 
 
 def score(saved: SavedModel, sentences: list[str],
           toks: list[list[str]] | None = None) -> list[SentenceScore]:
     """Score each sentence; sentences of similar length are scored together. `toks`: the
     sentences' tokens when the caller has split them already (split_texts)."""
-    model, vocab = saved.model, saved.vocab
+    model, vocab, d = saved.model, saved.vocab, saved.config.data
     if toks is None:
         toks = split_texts(saved, sentences, "sentence")
     results: list[SentenceScore | None] = [None] * len(sentences)
@@ -77,8 +79,10 @@ def score(saved: SavedModel, sentences: list[str],
             per_token = [TokenScore(tok, float(-got[t, b] / math.log(2)), vocab.itos[best[t, b]],
                                     float(np.exp(best_logp[t, b])))
                          for t, tok in enumerate(toks[i] + [EOS])]
+            unknown = [bare(t, d.tokenizer, d.tokenizer_version) for t in toks[i]
+                       if t not in vocab]
             results[i] = SentenceScore(sentences[i], float(got[:n, b].astype(np.float64).sum()),
-                               per_token)
+                                       per_token, unknown)
     return results  # type: ignore[return-value]
 
 

@@ -157,7 +157,7 @@ class Choice:
 def choices(saved, req: CompletionsRequest, results: list) -> list[Choice]:
     """Each choice's text as pieces, up to the first stop string, from (Completion, logprobs)
     pairs, one per choice."""
-    kind = saved.config.data.tokenizer
+    kind = saved.config.data.tokenizer, saved.config.data.tokenizer_version
     out = []
     for i, (c, logprobs) in enumerate(results):
         p = i // req.n
@@ -176,13 +176,13 @@ def choices(saved, req: CompletionsRequest, results: list) -> list[Choice]:
     return out
 
 
-def _piece(context: list[str], word: str, kind: str) -> str:
+def _piece(context: list[str], word: str, kind: tuple[str, int]) -> str:
     """A token's text as it follows `context` (its space before it included), by the
     detokeniser's own spacing."""
-    head, text = detokenize(context, kind), detokenize(context + [word], kind)
+    head, text = detokenize(context, *kind), detokenize(context + [word], *kind)
     if text.startswith(head):
         return text[len(head):]
-    return (" " if kind == "word" and context else "") + word
+    return (" " if kind[0] == "word" and context else "") + word
 
 
 def _cut(pieces: list[str], length: int) -> list[str]:
@@ -197,7 +197,7 @@ def _cut(pieces: list[str], length: int) -> list[str]:
 
 
 def _logprobs(prompt: str, before: list[str], words: list[str], pieces: list[str],
-              logprobs: list, kind: str) -> dict:
+              logprobs: list, kind: tuple[str, int]) -> dict:
     """OpenAI's logprobs object for the returned tokens; the likeliest ones at each step are
     keyed by their text as it would continue the text there (" Japanese")."""
     out = {"tokens": [], "token_logprobs": [], "top_logprobs": [], "text_offset": []}

@@ -25,7 +25,7 @@ import numpy as np
 from rnncli.errors import DataError
 from rnncli.text.corpora import locate
 from rnncli.text.files import NotRegularFile, open_regular
-from rnncli.text.tokenize import UNK, tokenize_lines
+from rnncli.text.tokenize import UNK, VERSION, tokenize_lines
 from rnncli.text.vocab import Vocab
 
 _OPENERS = {".gz": (gzip.open, "gzip"), ".bz2": (bz2.open, "bzip2"), ".xz": (lzma.open, "xz")}
@@ -149,9 +149,9 @@ def split_valid(lines: list[str], fraction: float, seed: int) -> tuple[list[str]
 
 
 def encode_lines(lines: list[str], vocab: Vocab, kind: str, lowercase: bool,
-                 unk_token: str = UNK) -> np.ndarray:
+                 unk_token: str = UNK, version: int = VERSION) -> np.ndarray:
     """One stream of token ids (int32) with <eos> after every line."""
-    return vocab.encode(tokenize_lines(lines, kind, lowercase, unk_token))
+    return vocab.encode(tokenize_lines(lines, kind, lowercase, unk_token, version))
 
 
 def batchify(ids: np.ndarray, batch_size: int) -> np.ndarray:

@@ -93,7 +93,7 @@ def prepare(config: Config, vocab: Vocab | None = None) -> Corpus:
     only the first lines are read, as many as one pass of the budget needs (reading_budget).
     """
     d = config.data
-    split = tokenizer(d.tokenizer, d.unk_token)
+    split = tokenizer(d.tokenizer, d.unk_token, d.tokenizer_version)
     blank_too = keeps_blank_lines(d.tokenizer)
     budget = reading_budget(config.train)
 
@@ -139,9 +139,11 @@ def prepare(config: Config, vocab: Vocab | None = None) -> Corpus:
     given = vocab is not None
     if vocab is None:
         vocab = Vocab.from_counts(counts, d.min_count, d.max_vocab)
-    train_ids = vocab.encode(tokenize_lines(kept(), d.tokenizer, d.lowercase, d.unk_token),
+    train_ids = vocab.encode(tokenize_lines(kept(), d.tokenizer, d.lowercase, d.unk_token,
+                                            d.tokenizer_version),
                              n_tokens)
-    valid_ids = encode_lines(valid_lines, vocab, d.tokenizer, d.lowercase, d.unk_token)
+    valid_ids = encode_lines(valid_lines, vocab, d.tokenizer, d.lowercase, d.unk_token,
+                             d.tokenizer_version)
     # every one of the batch_size streams must hold one full window: bptt inputs and the
     # target after the last of them
     B, T = config.train.batch_size, config.train.bptt
