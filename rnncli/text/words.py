@@ -13,9 +13,9 @@ between tokens is written down, so that detokenising gives the text back as it w
      `5,000`, `9:30`);
    - a run of dots or of hyphens (`...`, `--`);
    - any other visible character (punctuation, symbols).
-   Then the apostrophes at a word's edge: one that opens a quotation closed later in the line
-   stays a token of its own (`'shall'`); any other joins its word (`'tis`, `'em`, `goin'`,
-   `kings'`).
+   Then the apostrophes at a word's edge: a pair that quotes (an opening one, and a closing
+   one later in the line with no word after it but punctuation or the line's end: `'shall'?`)
+   stay tokens of their own; any other joins its word (`'tis`, `'em`, `goin'`, `kings'`).
 2) Spacing. Each token knows whether a space came before it. Where two tokens touch (no space
    between them), a joiner mark, `JOINER`, goes on the punctuation's side: a leading mark when
    the second token is punctuation (`sushi` `￭.`), else a trailing one on the first
@@ -82,8 +82,9 @@ def _elisions(toks: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
     stays apart; any other joins the word it touches (`'tis`, `goin'`).
 
     1) find the apostrophes touching a word on their right only (openers) or on their left
-    only (closers), 2) pair each closer with the last unpaired opener before it, 3) join the
-    unpaired ones to their words."""
+    only (closers), 2) pair each closer that ends a phrase (no word follows it after a space:
+    `'shall'?`, not `goin' home`) with the last unpaired opener before it, 3) join the unpaired
+    ones to their words."""
     n = len(toks)
     opens, joins = [], {}  # unpaired openers; apostrophe index -> word index it joins
     for i, (tok, _) in enumerate(toks):
@@ -95,9 +96,10 @@ def _elisions(toks: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
             opens.append(i)
             joins[i] = i + 1
         elif left and not right:
-            if opens:  # a closing quote: it and its opener stay apart
+            before_word = i + 1 < n and toks[i + 1][1] and _is_word(toks[i + 1][0])
+            if opens and not before_word:  # a closing quote: it and its opener stay apart
                 del joins[opens.pop()]
-            else:
+            else:  # goin' home, o' the: an elision goes on to the next word
                 joins[i] = i - 1
     if not joins:
         return toks
