@@ -1,12 +1,18 @@
 """Typed errors for everything a user can cause.
 
-The CLI turns each of these into one line `Error: ...` on stderr and exit status 1; anything
-else is a bug and is allowed to show its traceback.
+The CLI turns each of these into one line `Error: ...` on stderr and exit status 1 (2 for a
+UsageError: the command line itself asks for what cannot be done); anything else is a bug and
+is allowed to show its traceback.
 """
 
 
 class RnncliError(Exception):
     """Base class: a problem with the user's input, not with rnncli."""
+
+
+class UsageError(RnncliError):
+    """A command line that cannot be run as given: an option's value out of its range, options
+    that do not go together, a missing argument. Exit status 2, as Click's own usage errors."""
 
 
 class ConfigError(RnncliError):
@@ -25,7 +31,7 @@ class PromptError(RnncliError):
     """A prompt or completion option that cannot be answered."""
 
 
-class OptionError(PromptError):
+class OptionError(PromptError, UsageError):
     """Completion options that cannot be used, in the library's own names (the fields of
     rnncli.infer.decode.Decoding, the keyword arguments of rnncli.infer.predict.complete); the
     command line words it with its flags.

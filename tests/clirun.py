@@ -17,10 +17,12 @@ TINY = "data: {{train: {corpus}, valid_fraction: 0}}\n" \
        "output: out\n"
 
 
-def assert_error(result, fragment: str) -> None:
+def assert_error(result, fragment: str, code: int = 1) -> None:
+    """One line `Error: ...` holding `fragment`, nothing on stdout, exit status `code` (1 for a
+    user's error, 2 for a usage error)."""
     assert result.exception is None or isinstance(result.exception, SystemExit), \
         repr(result.exception)
-    assert result.exit_code == 1, (result.exit_code, result.stdout, result.stderr)
+    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
     assert result.stdout == ""
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and result.stderr.endswith("\n"), result.stderr

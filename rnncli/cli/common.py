@@ -1,7 +1,8 @@
 """What every command shares: the app, its common options, and the mapping of errors to exits.
 
 Results go to stdout, everything else (progress, warnings, errors) to stderr. A user's mistake
-ends in one line `Error: ...` and exit status 1; usage errors exit 2 (Click's own).
+ends in one line `Error: ...` and exit status 1; usage errors exit 2 (Click's own, and the
+library's UsageError: an option's value out of range, options that do not go together).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from rnncli.errors import ModelError, OptionError, RnncliError
+from rnncli.errors import ModelError, OptionError, RnncliError, UsageError
 
 # Shell completion (--install-completion, --show-completion) imports nothing more at start-up
 # and its two options cost no measurable time (docs/performance.md gives the figures).
@@ -83,11 +84,15 @@ def err(text: str) -> None:
 
 
 def user_errors(command):
-    """Turn the library's typed errors into one `Error: ...` line and exit status 1."""
+    """Turn the library's typed errors into one `Error: ...` line and exit status 1 (2 for a
+    usage error)."""
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
+        except UsageError as e:
+            err(message(e))
+            raise typer.Exit(2) from None
         except RnncliError as e:
             err(message(e))
             raise typer.Exit(1) from None

@@ -34,7 +34,7 @@ def complete(
     model: ModelOpt = None,
     words: Annotated[int | None, typer.Option(
         "--words", "-n", help="At most this many tokens (words and punctuation marks). "
-        "Default: 1; with --until, 100; with --lines N, 100 N.", show_default=False,
+        "Default: 1; with --until, 100; with --lines N, 100 a line.", show_default=False,
         rich_help_panel=DECODE)] = None,
     until: Annotated[Until | None, typer.Option(
         "--until", help="Go on to the end of the line (eos), or to the end of the sentence "

@@ -84,13 +84,13 @@ def warn_unknown(words: list[str]) -> None:
 
 
 def from_stdin(args: list[str] | None, what: str) -> bool:
-    """Whether the texts come from stdin: `-`, or no argument with stdin piped (a PromptError
+    """Whether the texts come from stdin: `-`, or no argument with stdin piped (a UsageError
     for no argument on a terminal)."""
-    from rnncli.errors import PromptError
+    from rnncli.errors import UsageError
 
     from_stdin = args == ["-"] or (not args and not sys.stdin.isatty())
     if not args and not from_stdin:
-        raise PromptError(f"give a {what}, or pipe {what}s on stdin (one per line)")
+        raise UsageError(f"give a {what}, or pipe {what}s on stdin (one per line)")
     return from_stdin
 
 

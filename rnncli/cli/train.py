@@ -44,7 +44,7 @@ def train(
 
     Progress goes to stderr; the model folder's path is printed on stdout. `--init-from DIR`
     fine-tunes a trained model on the config's corpus (its words outside the model's
-    vocabulary become <unk>; their share is reported first). Ctrl-C (or SIGTERM)
+    vocabulary become `<unk>`; their share is reported first). Ctrl-C (or SIGTERM)
     finishes the current step, writes a resumable checkpoint beside the output folder
     (OUTPUT.checkpoint) and exits 130 (143); `--resume` goes on from it, to the same weights.
     Started by `mpiexec -n N` (or `srun`), the N ranks train one model on the streams dealt

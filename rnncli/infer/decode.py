@@ -14,7 +14,8 @@ token; a decoding strategy picks one, feeds it back in as x_{t+1}, and goes on:
 A completion ends at <eos> (the model ends the line; that <eos> is never part of the text), after
 a sentence-ending mark with `until="sentence"`, or after `words` tokens. With `lines=N` it goes
 on across line ends and ends at the N-th <eos>: the ones before it stay in the completion (the
-text shows them as line breaks). <unk> is never chosen unless allowed.
+text shows them as line breaks); without `words`, a line that reaches MAX_WORDS tokens ends
+there (its <eos> is the only token left to choose). <unk> is never chosen unless allowed.
 """
 
 from __future__ import annotations
@@ -78,8 +79,14 @@ class Decoding:
         if self.words is not None:
             return self.words
         if self.lines is not None:
-            return MAX_WORDS * self.lines
+            return (MAX_WORDS + 1) * self.lines  # each line's tokens and its <eos>
         return MAX_WORDS if self.until else 1
+
+    @property
+    def line_cap(self) -> int | None:
+        """The most tokens one line of a completion across lines may hold (None: no cap but
+        max_words)."""
+        return MAX_WORDS if self.lines is not None and self.words is None else None
 
     @property
     def line_ends(self) -> int:
@@ -176,6 +183,15 @@ class Stepper:
         logp[:, self.banned] = -np.inf
         return logp
 
+    def end_full_lines(self, logp: np.ndarray, in_line: np.ndarray, cap: int | None) -> None:
+        """Rows whose line holds `cap` tokens (in_line (N,)) can only end it: all but <eos>
+        become -inf, in place."""
+        if cap is not None and (in_line >= cap).any():
+            full = in_line >= cap  # (N,)
+            eos = logp[full, self.eos]
+            logp[full] = -np.inf
+            logp[full, self.eos] = eos
+
     def feed(self, ids: np.ndarray, state: list) -> tuple[np.ndarray, list]:
         return self.model.step(ids, state)
 
@@ -191,11 +207,14 @@ def generate(stepper: Stepper, h: np.ndarray, state: list, d: Decoding,
     done = np.zeros(B, dtype=bool)
     ended = np.zeros(B, dtype=bool)
     n_eos = np.zeros(B, dtype=np.int64)  # (B,) line ends chosen so far
+    in_line = np.zeros(B, dtype=np.int64)  # (B,) tokens of the line being written
     for _ in range(d.max_words):
         logp = stepper.logp(h)  # (B, V)
+        stepper.end_full_lines(logp, in_line, d.line_cap)
         choice = draw(sampling_logp(logp, d), rngs) if d.sample else logp.argmax(axis=1)
         logprob += np.where(done, 0.0, logp[rows, choice])
         n_eos += ~done & (choice == stepper.eos)
+        in_line = np.where(choice == stepper.eos, 0, in_line + 1)
         eos = ~done & (choice == stepper.eos) & (n_eos >= d.line_ends)  # the closing <eos>
         chosen.append(np.where(done | eos, -1, choice))
         stop = ~done & stepper.is_stop(choice) if d.until == "sentence" else np.zeros_like(eos)
@@ -230,6 +249,7 @@ def beam_search(stepper: Stepper, h: np.ndarray, state: list,
     finished: list[list[Hypothesis]] = [[] for _ in range(B)]
     for _ in range(d.max_words):
         logp = stepper.logp(h)  # (B*W, V)
+        stepper.end_full_lines(logp, _tokens_in_line(paths, stepper.eos).reshape(-1), d.line_cap)
         V = logp.shape[1]
         cand = (scores[:, :, None] + logp.reshape(B, W, V)).reshape(B, W * V)  # (B, W*V)
         top = np.argpartition(-cand, W - 1, axis=1)[:, :W]  # (B, W) the W best, unordered
@@ -261,3 +281,13 @@ def beam_search(stepper: Stepper, h: np.ndarray, state: list,
         hyps = sorted(finished[b] + alive, key=lambda x: -x.score)
         results.append(hyps[:W])
     return results
+
+
+def _tokens_in_line(paths: np.ndarray, eos: int) -> np.ndarray:
+    """(B, W) how many tokens each path (B, W, S) holds after its last <eos>."""
+    S = paths.shape[2]
+    if S == 0:
+        return np.zeros(paths.shape[:2], dtype=np.int64)
+    is_eos = paths[:, :, ::-1] == eos  # (B, W, S) from the last step back
+    since = is_eos.argmax(axis=2)  # steps back to the last <eos> (0 when none: see below)
+    return np.where(is_eos.any(axis=2), since, S)

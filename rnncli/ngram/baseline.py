@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnncli.errors import ConfigError, ModelError
+from rnncli.errors import ConfigError, ModelError, UsageError
 from rnncli.infer.evaluate import evaluate, perplexity
 from rnncli.ngram import folder
 from rnncli.ngram.corpus import model_texts
@@ -27,13 +27,13 @@ Say = Callable[[str], None]
 
 
 def parse_order(name: str) -> int | None:
-    """N for `knN`, None for anything else (a folder's path); a ConfigError for `kn0`, `kn7`."""
+    """N for `knN`, None for anything else (a folder's path); a UsageError for `kn0`, `kn7`."""
     m = re.fullmatch(r"kn(\d+)", name)
     if m is None:
         return None
     order = int(m.group(1))
     if not 1 <= order <= MAX_ORDER:
-        raise ConfigError(f"--baseline {name}: the n-gram order must be 1 to {MAX_ORDER}, "
+        raise UsageError(f"--baseline {name}: the n-gram order must be 1 to {MAX_ORDER}, "
                           f"got {order}")
     return order
 

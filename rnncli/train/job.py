@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rnncli.config.schema import ARCHITECTURE, Config, load_config
-from rnncli.errors import ConfigError
+from rnncli.errors import ConfigError, UsageError
 from rnncli.store import model_folder
 from rnncli.store.model_folder import SavedModel
 from rnncli.store.remembered import remember_last
@@ -64,8 +64,8 @@ def plan(config: Config | str | Path | None = None, *, overrides: Sequence[str] 
     checkpoint, init = None, None
     if resume is not None:
         if config is not None or overrides or init_from is not None:
-            raise ConfigError("--resume takes the config from the checkpoint: give no CONFIG, "
-                              "--set or --init-from")
+            raise UsageError("--resume takes the config from the checkpoint: give no CONFIG, "
+                             "--set or --init-from")
         checkpoint = load_checkpoint(resume)
         cfg = checkpoint.config
         if out is not None:

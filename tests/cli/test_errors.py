@@ -297,6 +297,12 @@ def test_model_folder_errors(work, unchanged, trained, command, kind, fragment):
     (["complete", ""], "has no words"),
     (["complete", "   "], "has no words"),
     (["complete", "\t\u3000\n"], "has no words"),
+])
+def test_prompt_errors(work, unchanged, trained, args, fragment):
+    assert_error(run(*args, "-m", trained), fragment)
+
+
+@pytest.mark.parametrize("args, fragment", [
     (["complete", "the cat", "--words", "-1"], "--words must be 0 or more"),
     (["complete", "the cat", "--next", "-3"], "--next must be 0 or more"),
     (["complete", "the cat", "--sample", "--top-k", "-3"], "--top-k must be 0 or more"),
@@ -306,9 +312,13 @@ def test_model_folder_errors(work, unchanged, trained, command, kind, fragment):
     (["complete", "the cat", "--sample", "-t", "0"], "--temperature must be > 0"),
     (["complete", "the cat", "--beam", "-2"], "--beam must be 1 or more"),
     (["complete", "the cat", "--beam", "2", "--sample"], "--beam and --sample"),
+    (["complete", "the cat", "--lines", "0"], "--lines"),
+    (["eval", "-", "--baseline", "kn9"], "--baseline kn9: the n-gram order must be 1 to"),
+    (["train", "c.yaml", "--resume", "ckpt"], "--resume takes the config from the checkpoint"),
 ])
-def test_prompt_errors(work, unchanged, trained, args, fragment):
-    assert_error(run(*args, "-m", trained), fragment)
+def test_usage_errors_exit_2(work, unchanged, trained, args, fragment):
+    """A command line that cannot be run as given is a usage error, as Click's own: exit 2."""
+    assert_error(run(*args, *(["-m", trained] if args[0] != "train" else [])), fragment, 2)
 
 
 def test_a_prompt_of_only_unknown_words_is_answered_with_a_warning(work, unchanged, trained):

