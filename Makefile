@@ -1,6 +1,7 @@
 # Two commands set everything up on a fresh machine:
-#   make demo   install into .venv, train the bundled demo, complete its prompt
-#   make test   install with the test extra, run ruff and the whole test suite
+#   make demo   install rnncli alone into .venv, train the bundled demo, complete its prompt
+#   make test   install with what the suite needs (the test, serve and mpi extras), run ruff
+#               and the whole test suite
 #   make test-fast  the same without the tests marked slow (pytest -m 'not slow')
 # The guide: make docs builds docs/ into site/ with MkDocs (--strict: a broken link fails it);
 # make docs-serve previews it at http://127.0.0.1:8000/.
@@ -36,7 +37,14 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
+# rnncli and its own dependencies (numpy, typer, rich, pyyaml, safetensors, regex)
 $(VENV)/.installed: $(PY) pyproject.toml
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+# and what the tests and benchmarks use: pytest, ruff, the server, OpenAI's client, playwright,
+# mpi4py and an MPI
+$(VENV)/.installed-all: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e '.[test,serve,mpi]'
 	touch $@
 
@@ -44,11 +52,11 @@ demo: $(VENV)/.installed
 	$(RNNCLI) train configs/cuisine.yaml
 	$(RNNCLI) complete "$(PROMPT)"
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed-all
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
-test-fast: $(VENV)/.installed
+test-fast: $(VENV)/.installed-all
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q -m "not slow"
 
@@ -69,7 +77,7 @@ $(TORCH_VENV)/.installed:
 
 torch-venv: $(TORCH_VENV)/.installed
 
-bench: $(VENV)/.installed $(if $(TORCH),$(TORCH_VENV)/.installed)
+bench: $(VENV)/.installed-all $(if $(TORCH),$(TORCH_VENV)/.installed)
 	$(if $(TORCH),RNNCLI_TORCH_PYTHON=$(abspath $(TORCH_PY))) $(PY) bench/bench_train.py $(BENCH_ARGS)
 	$(PY) bench/bench_complete.py
 	$(PY) bench/demo_explain.py
@@ -77,13 +85,13 @@ bench: $(VENV)/.installed $(if $(TORCH),$(TORCH_VENV)/.installed)
 	$(PY) bench/bench_kn.py
 	$(PY) bench/bench_threads.py
 
-bench-serve: $(VENV)/.installed
+bench-serve: $(VENV)/.installed-all
 	$(PY) bench/bench_serve.py $(BENCH_ARGS)
 
-bench-smoke: $(VENV)/.installed
+bench-smoke: $(VENV)/.installed-all
 	$(PY) bench/bench_train.py --smoke $(BENCH_ARGS)
 
-bench-mpi: $(VENV)/.installed
+bench-mpi: $(VENV)/.installed-all
 	$(PY) bench/bench_mpi.py $(BENCH_ARGS)
 
 clean:
