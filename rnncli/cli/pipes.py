@@ -26,6 +26,11 @@ def stdin_batches(max_batch: int) -> Iterator[list[str]]:
 
 
 def _batches(max_batch: int) -> Iterator[list[str]]:
+    """stdin_batches' batches as they come. Bytes that are not UTF-8 are a DataError, as in a
+    corpus file (rnncli.text.corpus.decode_line)."""
+    from rnncli.text.corpus import decode_line
+
+    number = 0
     try:
         fd = sys.stdin.fileno()
     except (AttributeError, OSError, ValueError):
@@ -34,8 +39,9 @@ def _batches(max_batch: int) -> Iterator[list[str]]:
         binary = getattr(sys.stdin, "buffer", None)
         batch: list[str] = []
         for line in binary if binary is not None else sys.stdin:
-            if isinstance(line, bytes):  # bytes that are not UTF-8 become U+FFFD
-                line = line.decode("utf-8", errors="replace")
+            number += 1
+            if isinstance(line, bytes):
+                line = decode_line(line, "-", number)
             batch.append(line.rstrip("\r\n"))
             if len(batch) == max_batch:
                 yield batch
@@ -66,8 +72,11 @@ def _batches(max_batch: int) -> Iterator[list[str]]:
             else:
                 buf += chunk
         for i in range(0, len(lines), max_batch):
-            yield [x.decode("utf-8", errors="replace").rstrip("\r")
-                   for x in lines[i: i + max_batch]]
+            batch = []
+            for x in lines[i: i + max_batch]:
+                number += 1
+                batch.append(decode_line(x, "-", number).rstrip("\r"))
+            yield batch
 
 
 def some(words: list[str], most: int = 10) -> str:

@@ -62,11 +62,7 @@ def iter_lines(path: str | Path, keep_blank: bool = False,
         opened, fmt = _open_corpus(path, stdin)
         with opened as f:
             for number, raw in enumerate(_raw_lines(f, path, max_line_bytes), 1):
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    raise DataError(f"{path}: line {number}: bytes that are not UTF-8 "
-                                    "text") from None
+                text = decode_line(raw, "-" if stdin else str(path), number)
                 if keep_blank:
                     n_lines += bool(text.strip())
                     yield text.rstrip("\r\n")
@@ -98,6 +94,20 @@ def _raw_lines(f: BinaryIO, path: Path, limit: int) -> Iterator[bytes]:
         if number == 1 and raw.startswith(codecs.BOM_UTF8):
             raw = raw[len(codecs.BOM_UTF8):]  # an editor's byte-order mark, not text
         yield raw
+
+
+def decode_line(raw: bytes, source: str, number: int) -> str:
+    """One line's bytes as UTF-8 text, or a DataError that names the line and the first bad
+    byte and says how to convert (the same for a file and for standard input, `-`)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        bad = f"byte 0x{raw[e.start]:02x} at column {e.start + 1}"
+        how = ("pipe it through `iconv -f latin1 -t utf-8`" if source == "-" else
+               f"convert it into a new file with `iconv -f latin1 -t utf-8 {source}`")
+        where = "standard input" if source == "-" else source
+        raise DataError(f"{where}: line {number}: not UTF-8 text ({bad}); if it is Latin-1, "
+                        f"{how}") from None
 
 
 def _open_corpus(path: Path, stdin: bool):

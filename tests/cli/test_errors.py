@@ -159,8 +159,9 @@ def _corpus_config(work: Path, corpus: str) -> Path:
     (None, "c.txt: no such corpus file"),
     (b"", "c.txt: the corpus is empty"),
     (b"\n   \n\t\n\n", "c.txt: the corpus is empty"),
-    (b"good line\nsecond line\nbad \xff\xfe line\n", "c.txt: line 3: bytes that are not UTF-8"),
-    (b"\xc3", "c.txt: line 1: bytes that are not UTF-8"),  # cut in the middle of a character
+    (b"good line\nsecond line\nbad \xff\xfe line\n",
+     "c.txt: line 3: not UTF-8 text (byte 0xff at column 5)"),
+    (b"\xc3", "c.txt: line 1: not UTF-8 text (byte 0xc3 at column 1)"),  # cut inside a character
 ])
 @pytest.mark.parametrize("command", ["train", "eval"])
 def test_corpus_errors(work, unchanged, trained, command, content, fragment):
@@ -170,6 +171,26 @@ def test_corpus_errors(work, unchanged, trained, command, content, fragment):
     unchanged()
     args = ["train", config] if command == "train" else ["eval", work / "c.txt", "-m", trained]
     assert_error(run(*args), fragment)
+
+
+LATIN1 = "the café sat on the mat\n".encode("latin-1")
+
+
+@pytest.mark.parametrize("command", ["eval", "score", "complete"])
+@pytest.mark.parametrize("stdin", [False, True])
+def test_latin1_is_one_error_from_a_file_and_from_stdin(work, unchanged, trained, command,
+                                                        stdin):
+    """The same bytes are refused the same way whether a file or standard input holds them,
+    and the error says how to convert them."""
+    (work / "l.txt").write_bytes(LATIN1)
+    unchanged()
+    source = "-" if stdin else work / "l.txt"
+    if command != "eval" and not stdin:
+        pytest.skip(f"{command} takes its texts as arguments or on stdin, not from a file")
+    result = run(command, source, "-m", trained, input=LATIN1 if stdin else None)
+    where = "standard input" if stdin else "l.txt"
+    assert_error(result, "line 1: not UTF-8 text (byte 0xe9 at column 8); if it is Latin-1, ")
+    assert where in result.stderr and "iconv -f latin1 -t utf-8" in result.stderr
 
 
 @pytest.mark.parametrize("command", ["train", "eval"])
@@ -358,17 +379,15 @@ def test_a_1_mb_prompt_is_answered(work, unchanged, trained):
     assert len(huge.stderr) < 200
 
 
-def test_stdin_that_is_not_utf8_is_read_with_replacement_characters(work, unchanged, trained):
+def test_stdin_that_is_not_utf8_is_refused_as_a_file_is(work, unchanged, trained):
     data = b"the cat \xff sat\nthe \xc3\n"
+    message = ("Error: standard input: line 1: not UTF-8 text (byte 0xff at column 9); if it "
+               "is Latin-1, pipe it through `iconv -f latin1 -t utf-8`\n")
     result = run("complete", "-", "-m", trained, "--json", input=data)
-    assert result.exit_code == 0, result.stderr
-    prompts = [json.loads(x)["prompt"] for x in result.stdout.splitlines()]
-    assert prompts == ["the cat \ufffd sat", "the \ufffd"]
+    assert (result.exit_code, result.stdout, result.stderr) == (1, "", message)
     proc = subprocess.run([sys.executable, "-m", "rnncli", "complete", "-", "-m", str(trained),
                            "--json"], input=data, capture_output=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    assert [json.loads(x)["prompt"] for x in proc.stdout.decode().splitlines()] == prompts
-    assert b"Traceback" not in proc.stderr
+    assert (proc.returncode, proc.stdout, proc.stderr.decode()) == (1, b"", message)
 
 
 # --- output --------------------------------------------------------------------------------

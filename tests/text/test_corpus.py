@@ -56,7 +56,7 @@ def test_read_lines_errors(tmp_path):
     with pytest.raises(DataError, match="empty"):
         read_lines(tmp_path / "empty.txt")
     (tmp_path / "bin.txt").write_bytes(b"fine\nstill fine\n\xff\xfe oops\n")
-    with pytest.raises(DataError, match="line 3: bytes that are not UTF-8"):
+    with pytest.raises(DataError, match="line 3: not UTF-8 text"):
         read_lines(tmp_path / "bin.txt")
     with pytest.raises(DataError, match="is a directory"):
         read_lines(tmp_path)
