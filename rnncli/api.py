@@ -224,7 +224,7 @@ class Model:
         return score_sentences(self.saved, list(sentences))
 
     def evaluate(self, *paths: str | Path, text: str | None = None,
-                 accuracy: bool | None = None, tuner=None) -> EvalTotals:
+                 accuracy: bool | None = None, tuner=None, progress=None) -> EvalTotals:
         """Score a corpus, every token and each line's end: the text files at `paths` (.gz,
         .bz2, .xz read as they are) and/or `text`, one line per line. Returns EvalTotals:
         tokens, cross_entropy (nats per token), perplexity, perplexity_without_unk, top1 and
@@ -232,6 +232,7 @@ class Model:
         gives what `rnncli eval --json` prints. `accuracy`: count top1 and top5 (None: only
         where cheap, with the full softmax; else `ranked` is False and they are 0). `tuner`:
         a rnncli.nn.threads.Tuner that times each window (the thread count as eval goes).
+        `progress(done, total)`: called after each window of the pass.
 
         >>> totals = model.evaluate(text="Moussaka is Greek.")
         >>> totals.tokens, totals.cross_entropy > 0
@@ -251,7 +252,8 @@ class Model:
         if accuracy is None:
             accuracy = self.saved.model.softmax is None  # where it is cheap
         return evaluate(self.saved.model, np.asarray(ids), vocab.eos, vocab.unk,
-                        self.config.train.reset_at_eos, ranks=accuracy, tuner=tuner)
+                        self.config.train.reset_at_eos, ranks=accuracy, tuner=tuner,
+                        progress=progress)
 
     # --- keeping ----------------------------------------------------------------------------
 

@@ -7,6 +7,10 @@ import time
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from rnncli.store import metrics
+
+_PPL = {"validation": "valid ppl", "training": "train ppl"}  # the epoch line's words for each
+
 
 def _clock(seconds: float) -> str:
     seconds = int(round(seconds))
@@ -59,7 +63,8 @@ class ConsoleReporter:
         elapsed = time.perf_counter() - self.started
         eta = elapsed / record["epoch"] * (self.epochs - record["epoch"])
         line = (f"epoch {record['epoch']:>{len(str(self.epochs))}}/{self.epochs}  "
-                f"loss {record['train_loss']:.3f}  valid ppl {record['valid_ppl']:.2f}  "
+                f"loss {record['train_loss']:.3f}  {_PPL[metrics.of(record)]} "
+                f"{metrics.perplexity(record):.2f}  "
                 f"lr {record['lr']:.3g}  {record['tokens_per_s']:,.0f} tok/s  "
                 f"ETA {_clock(eta)}")
         if self.progress is not None:

@@ -48,12 +48,15 @@ def _count(n) -> str:
 def render(info: dict, width: int = 60) -> list[str]:
     """The text `rnncli show` prints for describe()'s dict."""
     from rnncli.cli.plot import chart
+    from rnncli.store import metrics
 
     tied = ", tied embedding/output" if info["tie_weights"] else ""
     lines = [info["path"],
              f"  cell        {info['cell']}, {info['layers']} layer(s), embedding "
              f"{info['embedding']}, hidden {info['hidden']}, dropout {info['dropout']}{tied}",
-             f"  vocabulary  {info['vocab_size']:,} {info['tokenizer']} tokens",
+             f"  vocabulary  {info['vocab_size']:,} {info['tokenizer']} tokens"
+             + (f" (tokeniser version {info['tokenizer_version']})"
+                if info["tokenizer"] == "word" else ""),
              f"  parameters  {info['parameters_total']:,}"]
     names = list(info["parameters"])
     pad = max(map(len, names))
@@ -70,8 +73,9 @@ def render(info: dict, width: int = 60) -> list[str]:
                f"{info['optimizer']}")
     lines.append(trained)
     if best is not None:
-        lines.append(f"  best        valid perplexity {best['valid_ppl']:.2f} "
-                     f"(epoch {best['epoch']})")
+        of = metrics.of(best)
+        lines.append(f"  best        {of} perplexity {metrics.perplexity(best):.2f} "
+                     f"(epoch {best['epoch']}{'' if of == 'validation' else ', nothing held out'})")
     stopped = info["stopped"]
     lines.append(f"  stopped     {stopped['message'] if stopped else 'not recorded'}")
     if info["fine_tuned_from"]:
@@ -85,8 +89,11 @@ def render(info: dict, width: int = 60) -> list[str]:
                              title="training loss (nats/token)", x_label="tokens seen")]
     if epochs:
         xs = [e["tokens"] if by_tokens else e["epoch"] for e in epochs]
-        lines += ["", *chart(xs, [e["valid_ppl"] for e in epochs], width,
-                             title="validation perplexity", x_label=x_label)]
+        of = metrics.of(epochs[-1])
+        lines += ["", *chart(xs, [metrics.perplexity(e) for e in epochs], width,
+                             title=f"{of} perplexity"
+                                   + ("" if of == "validation" else " (nothing held out)"),
+                             x_label=x_label)]
     if steps:
         clipped = sum(bool(s["clipped"]) for s in steps)
         lines += ["", *chart([s["tokens"] for s in steps], [s["grad_norm"] for s in steps],

@@ -71,6 +71,7 @@ def train(
 
 def _train(comm, config, set_, out, resume, init_from) -> None:
     from rnncli.cli.report import ConsoleReporter
+    from rnncli.store import metrics
     from rnncli.train import job
     from rnncli.train.loop import Diverged, Interrupted
 
@@ -99,12 +100,13 @@ def _train(comm, config, set_, out, resume, init_from) -> None:
             reporter.close()
     if not lead:
         return
-    best = min(saved.history, key=lambda r: r["valid_ppl"])
+    best = min(saved.history, key=metrics.perplexity)
     seconds = sum(r["seconds"] for r in saved.history)
     why = (saved.run or {}).get("stopped") or {}
-    console.print(f"stopped: {why.get('message', 'done')}; best valid perplexity "
-                  f"{best['valid_ppl']:.2f} (epoch {best['epoch']}), trained in {seconds:.1f}s; "
-                  f"model written to {saved.path}", highlight=False, soft_wrap=True)
+    console.print(f"stopped: {why.get('message', 'done')}; best {metrics.of(best)} perplexity "
+                  f"{metrics.perplexity(best):.2f} (epoch {best['epoch']}), trained in "
+                  f"{seconds:.1f}s; model written to {saved.path}", highlight=False,
+                  soft_wrap=True)
     print(saved.path, flush=True)
 
 
@@ -149,6 +151,10 @@ def eval_(
 ):
     """Score text files: tokens, cross-entropy, perplexity, next-word accuracy.
 
+    Several files are scored apart, each from a fresh state: each file's scores, then their
+    total (with --json, one line each, {"file": ...}, then the total with {"files": [...]}).
+    On a terminal, a progress bar on stderr shows how far the scoring is.
+
     Every target token counts, `<eos>` included (each line's end is predicted, and so is its first
     word). Cross-entropy is in nats per token (and bits); log10 prob is the whole text's total
     log10 probability (as n-gram tools report it); perplexity is exp(cross-entropy), over every
@@ -180,10 +186,55 @@ def eval_(
     if baseline is not None:
         _eval_with_baseline(saved, corpora, baseline, json_out)
         return
-    scores = Model(saved).evaluate(*corpora, accuracy=accuracy, tuner=tuner).to_dict()
+    parts = []
+    for path in corpora:
+        with _progress(path.name) as progress:
+            parts.append(Model(saved).evaluate(path, accuracy=accuracy, tuner=tuner,
+                                               progress=progress))
+        if len(corpora) > 1:
+            _report(parts[-1].to_dict(), json_out, {"file": str(path)})
+    if len(corpora) > 1:
+        total = parts[0]
+        for part in parts[1:]:
+            total = total + part
+        _report(total.to_dict(), json_out, {"files": [str(p) for p in corpora]})
+    else:
+        _report(parts[0].to_dict(), json_out)
+
+
+def _progress(label: str):
+    """A context manager giving `progress(done, total)` for evaluate: a bar on stderr while
+    the scoring runs, where stderr is a terminal (nothing elsewhere)."""
+    import contextlib
+
+    console = stderr_console()
+    if not console.is_terminal:
+        return contextlib.nullcontext(None)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    @contextlib.contextmanager
+    def bar():
+        with Progress(TextColumn(f"scoring {label}"), BarColumn(), MofNCompleteColumn(),
+                      TimeRemainingColumn(), console=console, transient=True) as p:
+            task = p.add_task("eval", total=None)
+            yield lambda done, total: p.update(task, completed=done, total=total)
+
+    return bar()
+
+
+def _report(scores: dict, json_out: bool, about: dict | None = None) -> None:
+    """One text's (or the total's) scores: a JSON line, or the plain lines under a heading."""
     if json_out:
-        print(json.dumps(scores))
+        print(json.dumps({**(about or {}), **scores}))
         return
+    if about is not None:
+        print(about["file"] if "file" in about else f"total of {len(about['files'])} files")
     print(f"tokens         {scores['tokens']:,}")
     print(f"cross-entropy  {scores['cross_entropy']:.4f} nats/token, "
           f"{scores['bits_per_token']:.4f} bits/token")
@@ -196,6 +247,8 @@ def eval_(
     else:
         print("accuracy       not counted (--accuracy counts it)")
     print(f"<unk>          {scores['unk_rate']:.2%} of targets ({scores['unk_targets']:,})")
+    if about is not None and "file" in about:
+        print()
 
 
 def _read_ids(saved, corpora: list[Path]):

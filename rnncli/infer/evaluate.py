@@ -14,6 +14,7 @@ log-softmax. Without ranks the adaptive softmax reads only the head and the targ
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,6 +63,12 @@ class EvalTotals:
         known = self.tokens - self.unk
         return perplexity((self.nll - self.unk_nll) / max(known, 1))
 
+    def __add__(self, other: EvalTotals) -> EvalTotals:
+        """The totals of two texts scored apart (their per-token logp not kept)."""
+        return EvalTotals(self.tokens + other.tokens, self.nll + other.nll,
+                          self.top1 + other.top1, self.top5 + other.top5, self.unk + other.unk,
+                          self.unk_nll + other.unk_nll)
+
     def to_dict(self) -> dict:
         n = max(self.tokens, 1)
         return {"tokens": self.tokens, "cross_entropy": self.cross_entropy,
@@ -77,7 +84,8 @@ class EvalTotals:
 def evaluate(model: RNNLM, ids: np.ndarray, eos: int, unk: int, reset_at_eos: bool,
              n_streams: int = 32, bptt: int = 32, per_token: bool = False,
              part: tuple[int, int] = (0, 1), ranks: bool = True,
-             tuner: threads.Tuner | None = None) -> EvalTotals:
+             tuner: threads.Tuner | None = None,
+             progress: Callable[[int, int], None] | None = None) -> EvalTotals:
     """Score every token of the stream `ids` (int, with <eos> after each line); with
     `per_token`, keep each target's log-probability too (EvalTotals.logp). Without `ranks`,
     top-1/top-5 accuracy is not counted (EvalTotals.ranked is False): perplexity alone costs
@@ -85,7 +93,8 @@ def evaluate(model: RNNLM, ids: np.ndarray, eos: int, unk: int, reset_at_eos: bo
     (rnncli.nn.threads: the thread count chosen as windows go).
 
     part=(k, n): only the k-th of n near-equal shares of the streams (the scores of the n
-    shares add up to the whole's).
+    shares add up to the whole's). progress(done, total): called after each window, in
+    windows.
     """
     data, weight = eval_streams(ids, eos, n_streams)  # (L, S), (L - 1, S)
     if part[1] > 1:
@@ -100,6 +109,7 @@ def evaluate(model: RNNLM, ids: np.ndarray, eos: int, unk: int, reset_at_eos: bo
         scores.logp = np.zeros(int(weight.sum()))
     state = model.zero_state(S)
     scorer = TargetScorer(model, k=5 if ranks else 0)
+    n_windows = -(-(data.shape[0] - 1) // bptt)
     for i, win in enumerate(windows(data, bptt, eos)):
         T = win.inputs.shape[0]
         keep = (win.prev != eos) if reset_at_eos else None
@@ -120,6 +130,8 @@ def evaluate(model: RNNLM, ids: np.ndarray, eos: int, unk: int, reset_at_eos: bo
         scores.unk += int((targets == unk).sum())
         if tuner is not None:
             tuner.tick(len(targets))
+        if progress is not None:
+            progress(i + 1, n_windows)
     return scores
 
 

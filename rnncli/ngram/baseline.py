@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnncli.errors import ConfigError, ModelError, UsageError
+from rnncli.errors import ModelError, UsageError
 from rnncli.infer.evaluate import evaluate, perplexity
 from rnncli.ngram import folder
 from rnncli.ngram.corpus import model_texts
@@ -40,7 +40,7 @@ def parse_order(name: str) -> int | None:
 
 def check_order(order: int) -> int:
     if not 1 <= order <= MAX_ORDER:
-        raise ConfigError(f"the n-gram order must be 1 to {MAX_ORDER}, got {order}")
+        raise UsageError(f"the n-gram order must be 1 to {MAX_ORDER}, got {order}")
     return order
 
 

@@ -17,12 +17,14 @@ def describe(folder: str | Path) -> dict[str, Any]:
     """The model in `folder`: architecture, parameters, size, training and its curves.
 
     Returns a JSON-ready dict:
-        path, cell, embedding, hidden, layers, tie_weights, dropout, tokenizer, vocab_size,
+        path, cell, embedding, hidden, layers, tie_weights, dropout, tokenizer, tokenizer_version,
+        vocab_size,
         parameters ({name: {"shape", "count"}}), parameters_total, bytes ({file: size, "total"}),
-        corpus, optimizer, epochs, best ({"epoch", "valid_ppl"}), tokens_seen, steps, seconds,
+        corpus, optimizer, epochs, best ({"epoch", "valid_ppl"}, or "train_ppl" where nothing
+        was held out), tokens_seen, steps, seconds,
         stopped ({"reason", "epoch", "message"} or None), fine_tuned_from (or None),
         curves ({"steps": [{"tokens", "loss", "grad_norm", "clipped"}],
-                 "epochs": [{"epoch", "tokens", "valid_ppl", "train_loss"}]})
+                 "epochs": [{"epoch", "tokens", "valid_ppl", "train_ppl", "train_loss"}]})
     Raises ModelError when `folder` is not a readable model folder.
     """
     saved = model_folder.load(folder)  # checks the folder, its checksum and shapes
@@ -35,16 +37,18 @@ def describe(folder: str | Path) -> dict[str, Any]:
            if (path / metrics.FILE).is_file() else [])
     run = saved.run or {}
     history = saved.history
-    best = min(history, key=lambda r: r["valid_ppl"]) if history else None
+    best = min(history, key=metrics.perplexity) if history else None
     return {
         "path": str(path), "cell": m.cell, "embedding": m.embedding, "hidden": m.hidden,
         "layers": m.layers, "tie_weights": m.tie_weights, "dropout": m.dropout,
-        "tokenizer": c.data.tokenizer, "vocab_size": len(saved.vocab),
+        "tokenizer": c.data.tokenizer, "tokenizer_version": c.data.tokenizer_version,
+        "vocab_size": len(saved.vocab),
         "parameters": params, "parameters_total": sum(p["count"] for p in params.values()),
         "bytes": {**sizes, "total": sum(sizes.values())},
         "corpus": c.data.train, "optimizer": c.train.optimizer, "epochs": len(history),
         "best": None if best is None else {"epoch": best["epoch"],
-                                           "valid_ppl": best["valid_ppl"]},
+                                           metrics.PPL[metrics.of(best)]:
+                                               metrics.perplexity(best)},
         "tokens_seen": run.get("tokens_seen"), "steps": run.get("steps"),
         "seconds": run.get("seconds", sum(r.get("seconds", 0.0) for r in history)),
         "stopped": run.get("stopped"), "fine_tuned_from": run.get("fine_tuned_from"),
@@ -55,9 +59,8 @@ def describe(folder: str | Path) -> dict[str, Any]:
 def _curves(log: list[dict], history: list[dict]) -> dict[str, list[dict]]:
     steps = [{k: x.get(k) for k in ("tokens", "loss", "grad_norm", "clipped")}
              for x in log if x.get("kind") == "step"]
-    epochs = [{k: x.get(k) for k in ("epoch", "tokens", "valid_ppl", "train_loss")}
-              for x in log if x.get("kind") == "epoch"]
+    keys = ("epoch", "tokens", "valid_ppl", "train_ppl", "train_loss")
+    epochs = [{k: x.get(k) for k in keys} for x in log if x.get("kind") == "epoch"]
     if not epochs:  # a folder from before metrics.jsonl: the history, without tokens
-        epochs = [{"epoch": r["epoch"], "tokens": None, "valid_ppl": r["valid_ppl"],
-                   "train_loss": r["train_loss"]} for r in history]
+        epochs = [{**{k: r.get(k) for k in keys}, "tokens": None} for r in history]
     return {"steps": steps, "epochs": epochs}

@@ -7,7 +7,8 @@ One JSON object per line, two kinds:
                                     over the steps since the last line; grad_norm is the global
                                     norm before clipping, clipped whether clipping scaled it
     {"kind": "epoch", "step", "epoch", "tokens", "train_loss", "valid_ppl", "lr", "seconds"}
-                                    after every epoch
+                                    after every epoch; with nothing held out for validation,
+                                    "train_ppl" (the training text's) in place of "valid_ppl"
 
 `tokens` counts the training tokens seen so far in this run, `seconds` the training time so far
 (validation excluded). The log lives in memory (a line per log_every steps is small), goes into
@@ -19,6 +20,19 @@ from __future__ import annotations
 import json
 
 FILE = "metrics.jsonl"
+PPL = {"validation": "valid_ppl", "training": "train_ppl"}  # the key of each kind of perplexity
+
+
+def of(record: dict) -> str:
+    """Which text an epoch's perplexity was measured on: "validation", or "training" when
+    nothing was held out."""
+    return "validation" if record.get("valid_ppl") is not None else "training"
+
+
+def perplexity(record: dict) -> float:
+    """An epoch's perplexity, the one that steers training (lr decay, patience, the best
+    epoch): on the validation text, or on the training text when nothing was held out."""
+    return record[PPL[of(record)]]
 
 
 class MetricsLog:
@@ -60,7 +74,7 @@ class MetricsLog:
     def add_epoch(self, record: dict, seconds: float) -> None:
         self.lines.append({"kind": "epoch", "step": self.step, "epoch": record["epoch"],
                            "tokens": self.tokens, "train_loss": record["train_loss"],
-                           "valid_ppl": record["valid_ppl"], "lr": record["lr"],
+                           PPL[of(record)]: perplexity(record), "lr": record["lr"],
                            "seconds": seconds})
 
 

@@ -250,6 +250,10 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
     distributed.ready(comm)
     n_windows = -(-(data.shape[0] - 1) // t.bptt)
     reporter.start(t.epochs, n_windows, corpus)
+    if not len(corpus.valid_ids):
+        reporter.warn("nothing is held out for validation (data.valid is not set and "
+                      "data.valid_fraction is 0): the perplexity shown, and the one that decays "
+                      "the learning rate and picks the best epoch, is the training text's")
 
     best_ppl, history = pos.best_ppl, list(pos.history)
     done_seconds = sum(r["seconds"] for r in history)  # training time of the epochs done
@@ -353,8 +357,9 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
                 part=(comm.rank, comm.size), ranks=False)).perplexity  # no accuracy: cheaper
         else:
             ppl = perplexity(train_loss)  # nothing held out: train perplexity
-        record = {"epoch": epoch, "train_loss": train_loss, "valid_ppl": ppl, "lr": optimizer.lr,
-                  "seconds": seconds, "tokens_per_s": n_tokens / seconds,
+        record = {"epoch": epoch, "train_loss": train_loss,
+                  "valid_ppl" if len(corpus.valid_ids) else "train_ppl": ppl,
+                  "lr": optimizer.lr, "seconds": seconds, "tokens_per_s": n_tokens / seconds,
                   "threads": tuner.current}  # the count in force at the epoch's end
         if cut:
             record["partial"] = True  # max_time ended it early

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rnncli.config.schema import TrainConfig, duration
+from rnncli.store import metrics
 
 REASONS = {
     "epochs": "ran all {epochs} epochs",
@@ -44,7 +45,7 @@ def after_epoch(t: TrainConfig, history: list[dict], lr: float) -> Stop | None:
     """Whether to stop after the epoch history[-1] (lr: the rate the next epoch would use)."""
     epoch = history[-1]["epoch"]
     if t.patience is not None:
-        best = min(range(len(history)), key=lambda i: history[i]["valid_ppl"])
+        best = min(range(len(history)), key=lambda i: metrics.perplexity(history[i]))
         if len(history) - 1 - best >= t.patience:  # epochs since the best one
             return stop("patience", epoch, t, lr)
     if lr < t.min_lr:

@@ -85,17 +85,17 @@ def test_arpa_export(held, tmp_path):
     assert run("kn", "arpa", base / "model.kn3").stdout == text
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["eval", "CORPUS", "--baseline", "kn0"], "order must be 1 to 5, got 0"),
-    (["eval", "CORPUS", "--baseline", "kn7"], "order must be 1 to 5, got 7"),
-    (["kn", "build", "--order", "0"], "order must be 1 to 5, got 0"),
-    (["kn", "build", "--order", "6"], "order must be 1 to 5, got 6"),
-    (["eval", "CORPUS", "--baseline", "nowhere"], "no such n-gram folder"),
+@pytest.mark.parametrize("args, fragment, code", [
+    (["eval", "CORPUS", "--baseline", "kn0"], "order must be 1 to 5, got 0", 2),  # usage
+    (["eval", "CORPUS", "--baseline", "kn7"], "order must be 1 to 5, got 7", 2),
+    (["kn", "build", "--order", "0"], "order must be 1 to 5, got 0", 2),
+    (["kn", "build", "--order", "6"], "order must be 1 to 5, got 6", 2),
+    (["eval", "CORPUS", "--baseline", "nowhere"], "no such n-gram folder", 1),
 ])
-def test_bad_orders_and_names(held, args, fragment):
+def test_bad_orders_and_names(held, args, fragment, code):
     model, base = held
     args = [str(base / CORPUS) if a == "CORPUS" else a for a in args]
-    assert_error(run(*args, "--model", model), fragment)
+    assert_error(run(*args, "--model", model), fragment, code)
 
 
 def test_a_folder_for_another_vocabulary(held, tiny_model, tmp_path):

@@ -31,7 +31,8 @@ def test_greedy_completion_continues_the_prompt(client, tiny_model):
     r = client.completions.create(model=tiny_model.name, prompt="the cat sat on the",
                                   max_tokens=5, temperature=0)
     (choice,) = r.choices
-    assert choice.text == " mat." and choice.finish_reason == "stop"  # the line ended
+    # the line ended, spaced as the corpus spaces it ("the mat .")
+    assert choice.text == " mat ." and choice.finish_reason == "stop"
     assert r.usage.prompt_tokens == 5 and r.usage.completion_tokens == 2
     cut = client.completions.create(model="m", prompt="the cat sat on the", max_tokens=1,
                                     temperature=0)
@@ -47,8 +48,9 @@ def test_prompts_n_seed_and_stop(client):
     assert [c.text for c in first.choices] == [c.text for c in again.choices]
     stopped = client.completions.create(model="m", prompt="the cat sat on the", max_tokens=8,
                                         temperature=0, stop=["."])
-    assert stopped.choices[0].text == " mat" and stopped.choices[0].finish_reason == "stop"
-    assert stopped.usage.completion_tokens == 1  # " mat" returned; "." and after are not
+    # the corpus writes "the mat .": the text up to the stop string keeps the space before it
+    assert stopped.choices[0].text == " mat " and stopped.choices[0].finish_reason == "stop"
+    assert stopped.usage.completion_tokens == 2  # " mat" and the space of " ." returned
 
 
 def test_a_stop_string_inside_a_token_cuts_it_and_counts_it(client):
@@ -67,7 +69,7 @@ def test_logprobs_are_the_model_s_own(client, tiny_model):
     r = client.completions.create(model="m", prompt="the cat sat on the", max_tokens=3,
                                   temperature=0, logprobs=2)
     lp = r.choices[0].logprobs
-    assert "".join(lp.tokens) == r.choices[0].text == " mat."
+    assert "".join(lp.tokens) == r.choices[0].text == " mat ."
     assert lp.text_offset == [18, 22]
     # the whole line's score, minus its prompt's and its end's: the completion's tokens
     saved = model_folder.load(tiny_model)
@@ -132,7 +134,7 @@ def test_the_async_client_streams_too(server):
         return whole.choices[0].text, text
 
     whole, streamed = asyncio.run(main())
-    assert whole == streamed == " sat on the log."
+    assert whole == streamed == " sat on the log ."
 
 
 def test_langchain_s_openai_llm_works_unchanged(server):
