@@ -153,7 +153,8 @@ def eval_(
 
     Several files are scored apart, each from a fresh state: each file's scores, then their
     total (with --json, one line each, {"file": ...}, then the total with {"files": [...]}).
-    On a terminal, a progress bar on stderr shows how far the scoring is.
+    On a terminal, a progress bar on stderr shows how far the scoring is. (With --baseline,
+    --cache or --dynamic, the files are read as one text.)
 
     Every target token counts, `<eos>` included (each line's end is predicted, and so is its first
     word). Cross-entropy is in nats per token (and bits); log10 prob is the whole text's total
