@@ -18,13 +18,20 @@ def _fmt(v: float) -> str:
 def chart(xs: list[float], ys: list[float], width: int = 60, height: int = 8,
           title: str = "", x_label: str = "") -> list[str]:
     """The points (xs, ys) joined by lines, with the y range on the left and the x range below.
-    Non-finite points are left out. Returns the chart's lines."""
+    Non-finite points are left out. One point, or a constant series, is one line of text that
+    says so. Returns the chart's lines."""
     pts = [(x, y) for x, y in zip(xs, ys) if x is not None and y is not None
            and math.isfinite(x) and math.isfinite(y)]
     if not pts:
         return [f"{title}: nothing to draw"]
     x0, x1 = min(p[0] for p in pts), max(p[0] for p in pts)
     y0, y1 = min(p[1] for p in pts), max(p[1] for p in pts)
+    at = f" ({x_label})" if x_label else ""
+    if len(pts) == 1:  # no line to draw: say the one value
+        return [f"{title}: one point, {_fmt(y0)} at {_fmt(x0)}{at}"]
+    if y0 == y1:  # a flat line between equal axis ends says nothing a number would not
+        return [f"{title}: constant, {_fmt(y0)} at all {len(pts)} points, from {_fmt(x0)} to "
+                f"{_fmt(x1)}{at}"]
     W, H = 2 * width, 4 * height  # dots
     col = lambda x: 0 if x1 == x0 else round((x - x0) / (x1 - x0) * (W - 1))  # noqa: E731
     row = lambda y: H // 2 if y1 == y0 else round((y1 - y) / (y1 - y0) * (H - 1))  # noqa: E731

@@ -20,10 +20,13 @@ def _clock(seconds: float) -> str:
 class ConsoleReporter:
     """Implements rnncli.train.loop.Reporter for the command line."""
 
-    def __init__(self, console: Console):
+    def __init__(self, console: Console, max_time: float | None = None,
+                 max_tokens: int | None = None):
+        """max_time (seconds) and max_tokens: train's budgets, which bound the ETA."""
         self.console = console
         self.live = console.is_terminal
         self.progress: Progress | None = None
+        self.max_time, self.max_tokens = max_time, max_tokens
 
     def start(self, epochs, windows_per_epoch, corpus):
         self.epochs, self.per_epoch = epochs, windows_per_epoch
@@ -59,9 +62,19 @@ class ConsoleReporter:
         target = self.progress.console if self.progress is not None else self.console
         target.print(f"warning: {message}", highlight=False, soft_wrap=True)
 
-    def epoch(self, record):
+    def eta(self, epoch: int) -> float:
+        """Seconds left: the epochs still to come at this run's pace, or less where the time
+        or the token budget runs out first."""
         elapsed = time.perf_counter() - self.started
-        eta = elapsed / record["epoch"] * (self.epochs - record["epoch"])
+        left = [elapsed / epoch * (self.epochs - epoch)]
+        if self.max_time is not None:
+            left.append(max(self.max_time - elapsed, 0.0))
+        if self.max_tokens is not None and self.tokens:
+            left.append(max(self.max_tokens - self.tokens, 0) * elapsed / self.tokens)
+        return min(left)
+
+    def epoch(self, record):
+        eta = self.eta(record["epoch"])
         line = (f"epoch {record['epoch']:>{len(str(self.epochs))}}/{self.epochs}  "
                 f"loss {record['train_loss']:.3f}  {_PPL[metrics.of(record)]} "
                 f"{metrics.perplexity(record):.2f}  "

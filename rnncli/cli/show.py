@@ -68,7 +68,10 @@ def render(info: dict, width: int = 60) -> list[str]:
     lines.append(f"  on disk     {info['bytes']['total']:,} bytes ({on_disk})")
     lines.append(f"  corpus      {', '.join(info['corpus'])}")
     best = info["best"]
-    trained = (f"  trained     {info['epochs']} epoch(s), {_count(info['steps'])} steps, "
+    epochs_done = (f"{info['epochs']} epoch(s)" if not info.get("partial_epoch") else
+                   f"{info['epochs'] - 1} epoch(s) and part of another" if info["epochs"] > 1
+                   else "part of an epoch")
+    trained = (f"  trained     {epochs_done}, {_count(info['steps'])} steps, "
                f"{_count(info['tokens_seen'])} tokens, {info['seconds']:.1f}s, "
                f"{info['optimizer']}")
     lines.append(trained)
@@ -87,6 +90,9 @@ def render(info: dict, width: int = 60) -> list[str]:
     if steps:
         lines += ["", *chart([s["tokens"] for s in steps], [s["loss"] for s in steps], width,
                              title="training loss (nats/token)", x_label="tokens seen")]
+    elif info.get("steps") is not None:
+        lines += ["", f"training loss (nats/token): not logged: the run took {info['steps']:,} "
+                      f"steps, fewer than train.log_every ({info['log_every']:,})"]
     if epochs:
         xs = [e["tokens"] if by_tokens else e["epoch"] for e in epochs]
         of = metrics.of(epochs[-1])

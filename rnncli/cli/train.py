@@ -71,6 +71,7 @@ def train(
 
 def _train(comm, config, set_, out, resume, init_from) -> None:
     from rnncli.cli.report import ConsoleReporter
+    from rnncli.config.schema import duration
     from rnncli.store import metrics
     from rnncli.train import job
     from rnncli.train.loop import Diverged, Interrupted
@@ -79,7 +80,9 @@ def _train(comm, config, set_, out, resume, init_from) -> None:
                        init_from=init_from, comm=comm)
     lead = comm.rank == 0  # the one rank that prints
     console = stderr_console()
-    reporter = ConsoleReporter(console) if lead else None
+    t = planned.config.train
+    reporter = (ConsoleReporter(console, t.max_time and duration(t.max_time), t.max_tokens)
+                if lead else None)
     if lead and comm.size > 1:  # a launcher that ends the job names a dead rank by pid
         console.print(f"{comm.size} ranks (MPI), pid@host: " + ", ".join(
             f"{r}: {w}" for r, w in enumerate(comm.where)), highlight=False, soft_wrap=True)

@@ -20,7 +20,8 @@ def describe(folder: str | Path) -> dict[str, Any]:
         path, cell, embedding, hidden, layers, tie_weights, dropout, tokenizer, tokenizer_version,
         vocab_size,
         parameters ({name: {"shape", "count"}}), parameters_total, bytes ({file: size, "total"}),
-        corpus, optimizer, epochs, best ({"epoch", "valid_ppl"}, or "train_ppl" where nothing
+        corpus, optimizer, epochs, partial_epoch (the last one cut short by a budget),
+        log_every, best ({"epoch", "valid_ppl"}, or "train_ppl" where nothing
         was held out), tokens_seen, steps, seconds,
         stopped ({"reason", "epoch", "message"} or None), fine_tuned_from (or None),
         curves ({"steps": [{"tokens", "loss", "grad_norm", "clipped"}],
@@ -46,6 +47,8 @@ def describe(folder: str | Path) -> dict[str, Any]:
         "parameters": params, "parameters_total": sum(p["count"] for p in params.values()),
         "bytes": {**sizes, "total": sum(sizes.values())},
         "corpus": c.data.train, "optimizer": c.train.optimizer, "epochs": len(history),
+        "partial_epoch": bool(history and history[-1].get("partial")),
+        "log_every": c.train.log_every,
         "best": None if best is None else {"epoch": best["epoch"],
                                            metrics.PPL[metrics.of(best)]:
                                                metrics.perplexity(best)},

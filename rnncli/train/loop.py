@@ -291,7 +291,7 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
         if resume is not None and epoch == pos.epoch:  # part of this epoch is done already
             state, loss_sum, n_tokens = shard.local_state(resume.state), pos.loss_sum, pos.n_tokens
             skip, spent = pos.window, pos.seconds
-        started, cut = time.perf_counter() - spent, False
+        started, cut, partial = time.perf_counter() - spent, False, False
         tuner.pause()
         for i, win in enumerate(windows(data, t.bptt, vocab.eos)):
             if i < skip:
@@ -343,6 +343,7 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
                 if interrupted:  # a rank the signal did not reach stops as SIGTERM asks
                     raise Interrupted(path, (stop and stop.signum) or signal.SIGTERM)
             if t.max_tokens is not None and (epoch - 1) * per_epoch + n_tokens >= t.max_tokens:
+                partial = i + 1 < n_windows
                 break  # the token budget is spent: validate what was trained
             if late and i + 1 < n_windows:  # any rank's clock past the budget stops them all
                 cut = True  # 4) out of time: this window is the epoch's last
@@ -365,6 +366,8 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
             record["partial"] = True  # max_time ended it early
         if average.count:
             record["averaged_steps"] = average.count  # valid_ppl is the average's
+        if cut or partial:
+            record["partial"] = True  # max_time or max_tokens ended it early
         history.append(record)
         if ppl < best_ppl:
             best_ppl = ppl
