@@ -27,15 +27,24 @@ LOG10E = 1.0 / math.log(10.0)
 
 
 def arpa_words(vocab: Vocab) -> list[str]:
-    """The ARPA spelling of ids 0..V: `</s>` for <eos>, `<s>` for id V."""
+    """The ARPA spelling of ids 0..V: `</s>` for <eos>, `<s>` for id V; a ModelError where
+    ARPA cannot hold the vocabulary (`unwritable`)."""
+    why = unwritable(vocab)
+    if why is not None:
+        raise ModelError(f"cannot write ARPA: {why}")
     words = [*vocab.itos, "<s>"]
     words[vocab.eos] = "</s>"
-    bad = [w for w in words if not w or any(c.isspace() for c in w)]
-    if bad:
-        raise ModelError(f"cannot write ARPA: the vocabulary has tokens that are spaces or "
-                         f"hold them ({', '.join(repr(w) for w in bad[:5])}); ARPA separates "
-                         "words by spaces")
     return words
+
+
+def unwritable(vocab: Vocab) -> str | None:
+    """Why ARPA cannot hold this vocabulary (tokens that are or hold spaces, as a character
+    model's space is: ARPA separates words by spaces), or None."""
+    bad = [w for w in vocab.itos if not w or any(c.isspace() for c in w)]
+    if not bad:
+        return None
+    return (f"the vocabulary has tokens that are spaces or hold them "
+            f"({', '.join(repr(w) for w in bad[:5])}); ARPA separates words by spaces")
 
 
 def write_arpa(kn: KNModel, vocab: Vocab, out: TextIO) -> None:

@@ -18,6 +18,7 @@ import numpy as np
 from rnncli.errors import ModelError, UsageError
 from rnncli.infer.evaluate import evaluate, perplexity
 from rnncli.ngram import folder
+from rnncli.ngram.arpa import unwritable
 from rnncli.ngram.corpus import model_texts
 from rnncli.ngram.kn import MAX_ORDER, KNModel, estimate, score
 from rnncli.ngram.mix import choose_lambda, mix_logp
@@ -59,7 +60,13 @@ def build(saved: SavedModel, order: int, say: Say = lambda _: None) -> KNModel:
 
 
 def build_and_save(saved: SavedModel, order: int, out: Path, say: Say) -> Path:
+    """Build and write the n-gram folder; where ARPA cannot hold the vocabulary (a character
+    model's space), say so now: `eval --baseline` can use the folder, `kn arpa` cannot."""
     folder.check_output(out)  # before the work, not after
+    why = unwritable(saved.vocab)
+    if why is not None:
+        say(f"warning: `rnncli kn arpa` will not write this n-gram model: {why}; "
+            "`rnncli eval --baseline` uses it as it is")
     kn = build(saved, order, say)
     source = {"model": str(saved.path) if saved.path else None,
               "train": saved.config.data.train, "tokenizer": saved.config.data.tokenizer}

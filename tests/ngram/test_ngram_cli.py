@@ -148,3 +148,20 @@ def test_build_never_writes_over_a_folder_that_is_something_else(held, tmp_path)
     assert_error(run("kn", "build", "--model", held[0], "--order", "2", "--out",
                      tmp_path / "mine"), "exists and is not an rnncli n-gram folder")
     assert (tmp_path / "mine" / "notes.txt").read_text() == "precious"
+
+
+def test_a_character_model_s_build_says_arpa_will_not_write_it(tmp_path):
+    """A character model's vocabulary holds the space, which ARPA cannot: kn build says so
+    when it builds (the folder still serves eval --baseline), and kn arpa refuses it."""
+    (tmp_path / "tiny.txt").write_text(TINY_TEXT)
+    (tmp_path / "c.yaml").write_text("data: {train: tiny.txt, valid_fraction: 0.25, "
+                                     "tokenizer: char}\nmodel: {embedding: 4, hidden: 4}\n"
+                                     "train: {epochs: 1, batch_size: 2, bptt: 8}\n")
+    model = model_folder.save(train(load_config(tmp_path / "c.yaml")), tmp_path / "model")
+    built = run("kn", "build", "--model", model, "--order", "2")
+    assert built.exit_code == 0, built.stderr
+    assert "warning: `rnncli kn arpa` will not write this n-gram model: the vocabulary has " \
+           "tokens that are spaces or hold them (' ')" in built.stderr
+    assert run("eval", tmp_path / "tiny.txt", "--model", model, "--baseline", "kn2"
+               ).exit_code == 0
+    assert_error(run("kn", "arpa", tmp_path / "model.kn2"), "cannot write ARPA: the vocabulary")
