@@ -153,6 +153,9 @@ def test_build_never_writes_over_a_folder_that_is_something_else(held, tmp_path)
 def test_a_character_model_s_build_says_arpa_will_not_write_it(tmp_path):
     """A character model's vocabulary holds the space, which ARPA cannot: kn build says so
     when it builds (the folder still serves eval --baseline), and kn arpa refuses it."""
+    from rnncli.config.schema import load_config
+    from rnncli.train.loop import train
+
     (tmp_path / "tiny.txt").write_text(TINY_TEXT)
     (tmp_path / "c.yaml").write_text("data: {train: tiny.txt, valid_fraction: 0.25, "
                                      "tokenizer: char}\nmodel: {embedding: 4, hidden: 4}\n"

@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
+from rnncli.store.metrics import perplexity
+
 
 @pytest.fixture
 def workdir(tmp_path):
@@ -67,7 +69,7 @@ def test_interrupted_and_resumed_run_equals_an_uninterrupted_one(workdir, signum
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
     history_a = json.loads((workdir / "whole" / "model.json").read_text())["history"]
     history_b = json.loads((workdir / "cut" / "model.json").read_text())["history"]
-    assert [r["valid_ppl"] for r in history_a] == [r["valid_ppl"] for r in history_b]
+    assert [perplexity(r) for r in history_a] == [perplexity(r) for r in history_b]
 
 
 def test_resume_refuses_a_config_too_and_a_folder_that_is_not_a_checkpoint(workdir):
@@ -109,4 +111,4 @@ def test_periodic_checkpoints_resume_to_the_same_weights(tiny_config, tmp_path):
     for name, W in whole.model.params.items():
         np.testing.assert_array_equal(W, plain.model.params[name])  # checkpoints change nothing
         np.testing.assert_array_equal(resumed.model.params[name], W)
-    assert [r["valid_ppl"] for r in resumed.history] == [r["valid_ppl"] for r in whole.history]
+    assert [perplexity(r) for r in resumed.history] == [perplexity(r) for r in whole.history]

@@ -10,6 +10,7 @@ from clirun import run
 
 from rnncli.config.schema import load_config
 from rnncli.store import model_folder
+from rnncli.store.metrics import perplexity
 from rnncli.train.checkpoint import load_checkpoint
 from rnncli.train.loop import Silent, train
 
@@ -51,7 +52,7 @@ def test_the_run_log_has_the_lines_it_promises(tiny_config, tmp_path):
                              "clipped", "lr", "tokens_per_s", "seconds"}
     assert steps[0]["tokens"] == 3 * 4 * 8  # 3 windows of batch 4 x bptt 8
     assert all(x["clipped"] == (x["grad_norm"] > 1.0) for x in steps)  # train.clip is 1
-    assert epochs[-1]["valid_ppl"] == saved.history[-1]["valid_ppl"]
+    assert perplexity(epochs[-1]) == perplexity(saved.history[-1])
     assert json.loads((path / "model.json").read_text())["run"]["stopped"]["reason"] == "epochs"
 
 
@@ -76,7 +77,7 @@ def test_min_lr_stops_once_decay_takes_lr_below_it(tiny_config):
                                             "train.lr_decay=0.5", "train.lr=1e-30"]))
     assert saved.run["stopped"]["reason"] == "min_lr"
     assert [r["lr"] for r in saved.history] == [1e-30, 1e-30, 5e-31, 2.5e-31, 1.25e-31]
-    assert len({r["valid_ppl"] for r in saved.history}) == 1  # no epoch improved on the first
+    assert len({perplexity(r) for r in saved.history}) == 1  # no epoch improved on the first
 
 
 def test_max_time_stops_at_the_first_window_past_it_keeping_the_best(tiny_config):
