@@ -166,8 +166,8 @@ def test_a_request_s_texts_are_tokenised_once(server, monkeypatch, path, body, t
     import rnncli.infer.predict as predict
     splits = []
 
-    def counting(kind, unk):
-        split = tokenizer(kind, unk)
+    def counting(kind, unk, version):
+        split = tokenizer(kind, unk, version)
         return lambda text, lowercase: splits.append(text) or split(text, lowercase)
 
     tokenizer = predict.tokenizer

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from rnncli.config.schema import load_config
-from rnncli.errors import ConfigError, ModelError
+from rnncli.errors import ConfigError, ModelError, UsageError
 from rnncli.store import model_folder, remembered
 from rnncli.train import job
 from rnncli.train.checkpoint import load_checkpoint
@@ -43,7 +43,7 @@ def test_a_stopped_job_checkpoints_beside_its_output_and_resumes_to_the_same_wei
 def test_resume_takes_nothing_but_the_checkpoint(tiny_config, tmp_path):
     for given in ({"config": tiny_config}, {"overrides": ["train.epochs=1"]},
                   {"init_from": tmp_path}):
-        with pytest.raises(ConfigError, match="--resume takes the config from the checkpoint"):
+        with pytest.raises(UsageError, match="--resume takes the config from the checkpoint"):
             job.run(resume=tmp_path, **given)
 
 

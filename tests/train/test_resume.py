@@ -74,7 +74,7 @@ def test_interrupted_and_resumed_run_equals_an_uninterrupted_one(workdir, signum
 
 def test_resume_refuses_a_config_too_and_a_folder_that_is_not_a_checkpoint(workdir):
     run = rnncli(workdir, "train", "c.yaml", "--resume", workdir)
-    assert run.wait(timeout=60) == 1
+    assert run.wait(timeout=60) == 2  # a usage error
     assert run.stderr.read().startswith("Error: --resume takes the config from the checkpoint")
     run = rnncli(workdir, "train", "--resume", workdir)
     assert run.wait(timeout=60) == 1
