@@ -362,8 +362,6 @@ def train(config: Config, reporter: Reporter | None = None, stop: StopFlag | Non
                   "valid_ppl" if len(corpus.valid_ids) else "train_ppl": ppl,
                   "lr": optimizer.lr, "seconds": seconds, "tokens_per_s": n_tokens / seconds,
                   "threads": tuner.current}  # the count in force at the epoch's end
-        if cut:
-            record["partial"] = True  # max_time ended it early
         if average.count:
             record["averaged_steps"] = average.count  # valid_ppl is the average's
         if cut or partial:
