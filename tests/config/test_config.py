@@ -140,15 +140,15 @@ def test_null_optimizer_settings_become_the_registered_defaults(optimizer, lr, e
 def test_the_config_accepts_what_the_registries_hold(monkeypatch):
     """A new cell or optimiser is its module and one registry line: the config's choices, its
     defaults and which options it takes come from the registry."""
-    import rnncli.config.schema as schema
-    from rnncli.train.optimizers import SGD, Registered
+    from rnncli.nn.cells import CELLS
+    from rnncli.train.optimizers import OPTIMIZERS, SGD, Registered
 
     with pytest.raises(ConfigError, match="train.optimizer: must be one of"):
         load_config(None, ["train.optimizer=heavyball"])
     with pytest.raises(ConfigError, match="model.cell: must be one of"):
         load_config(None, ["model.cell=elman"])
-    monkeypatch.setitem(schema.OPTIMIZERS, "heavyball", Registered(SGD, ("momentum",), lr=0.5))
-    monkeypatch.setitem(schema.CELLS, "elman", schema.CELLS["rnn"])
+    monkeypatch.setitem(OPTIMIZERS, "heavyball", Registered(SGD, ("momentum",), lr=0.5))
+    monkeypatch.setitem(CELLS, "elman", CELLS["rnn"])
     config = load_config(None, ["train.optimizer=heavyball", "train.momentum=0.9",
                                 "model.cell=elman"])
     assert (config.train.lr, config.train.momentum, config.model.cell) == (0.5, 0.9, "elman")
