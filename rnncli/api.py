@@ -73,10 +73,11 @@ class Epoch:
     """
     epoch: int  # counted from 1
     train_loss: float  # mean cross-entropy over the epoch's windows, nats per token
-    valid_ppl: float  # perplexity on the validation text after the epoch
     lr: float  # the learning rate the epoch ended with
     seconds: float  # the epoch's training time
     tokens_per_s: float
+    valid_ppl: float | None = None  # perplexity on the validation text after the epoch
+    train_ppl: float | None = None  # with nothing held out: the training text's instead
     partial: bool = False  # train.max_time ended it before its last window
 
 
