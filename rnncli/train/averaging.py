@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnncli.train.sgd import scratch_like
+
 
 def nonmonotone(valid: list[float], nonmono: int) -> bool:
     """Whether the last of the validation perplexities `valid` (one per check, oldest first)
@@ -101,8 +103,4 @@ class Average:
 
     def _tmp(self, W: np.ndarray) -> np.ndarray:
         """A scratch array shaped like W, a view of one buffer shared by all parameters."""
-        flat = self._scratch.get(W.dtype)
-        if flat is None or flat.size < W.size:
-            biggest = max(p.size for p in self.params.values() if p.dtype == W.dtype)
-            flat = self._scratch[W.dtype] = np.empty(biggest, dtype=W.dtype)
-        return flat[:W.size].reshape(W.shape)
+        return scratch_like(self._scratch, self.params, W)

@@ -47,6 +47,16 @@ def sgd_step(params: dict[str, np.ndarray], grads: dict, lr: float) -> None:
         _plain_update(W, grads[name], lr)
 
 
+
+def scratch_like(scratch: dict, params: dict[str, np.ndarray], W: np.ndarray) -> np.ndarray:
+    """A scratch array shaped like W: a view of one buffer per dtype in `scratch`, made as big
+    as the biggest of `params`, so that a step over all parameters allocates nothing."""
+    flat = scratch.get(W.dtype)
+    if flat is None or flat.size < W.size:
+        biggest = max(p.size for p in params.values() if p.dtype == W.dtype)
+        flat = scratch[W.dtype] = np.empty(biggest, dtype=W.dtype)
+    return flat[:W.size].reshape(W.shape)
+
 class SGD:
     """SGD with optional momentum, Nesterov's momentum and weight decay, as torch.optim.SGD
     (dampening 0). For each parameter p with gradient g, one step is:
@@ -143,11 +153,7 @@ class SGD:
 
     def _tmp(self, W: np.ndarray) -> np.ndarray:
         """A scratch array shaped like W, a view of one buffer shared by all parameters."""
-        flat = self._scratch.get(W.dtype)
-        if flat is None or flat.size < W.size:
-            biggest = max(p.size for p in self.params.values() if p.dtype == W.dtype)
-            flat = self._scratch[W.dtype] = np.empty(biggest, dtype=W.dtype)
-        return flat[:W.size].reshape(W.shape)
+        return scratch_like(self._scratch, self.params, W)
 
     def state_dict(self) -> dict:
         """{"lr": float, "momentum_buffers": {name: array}}: copies, enough to resume."""
