@@ -144,3 +144,12 @@ def fixed_demo_model():
     from pathlib import Path
 
     return Path(__file__).resolve().parent / "fixtures" / "demo-model"
+
+
+@pytest.fixture
+def restore_threads():
+    """Tests that change the thread count put the suite's one thread back afterwards."""
+    yield
+    from rnncli.nn import threads
+
+    threads.use(1)

@@ -5,21 +5,13 @@ import json
 
 import pytest
 from clirun import run
-from threadpoolctl import threadpool_info
+from training import blas_threads
 
 from rnncli.config.schema import load_config
 from rnncli.errors import ConfigError
-from rnncli.nn import rowblocks, threads
+from rnncli.nn import rowblocks
 
-
-@pytest.fixture(autouse=True)
-def _restore():
-    yield
-    threads.use(1)  # the suite's count (conftest)
-
-
-def blas_threads() -> set[int]:
-    return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+pytestmark = pytest.mark.usefixtures("restore_threads")
 
 
 @pytest.mark.parametrize("command", [["complete", "the cat"], ["score", "the cat"]])

@@ -3,19 +3,11 @@ each count for a few windows, keeps the fastest, and tries the others again late
 is set in the running process (threadpoolctl), as are rnncli's row-block threads."""
 
 import pytest
-from threadpoolctl import threadpool_info
+from training import blas_threads
 
 from rnncli.nn import rowblocks, threads
 
-
-@pytest.fixture(autouse=True)
-def _restore():
-    yield
-    threads.use(1)  # the suite's count (conftest)
-
-
-def blas_threads() -> set[int]:
-    return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+pytestmark = pytest.mark.usefixtures("restore_threads")
 
 
 def test_use_sets_blas_and_row_block_threads():

@@ -1,10 +1,10 @@
 """train.average: nt (NT-ASGD): the trigger rule, the running mean, what a run validates and
 keeps, and resuming with the averaging under way."""
 
-import shutil
 
 import numpy as np
 import pytest
+from training import CopyMidRun
 
 from rnncli.config.schema import load_config
 from rnncli.errors import ConfigError
@@ -149,17 +149,8 @@ def test_resume_with_averaging_under_way_ends_with_the_same_weights(
     cfg = load_config(tiny_config, [*NT, "train.checkpoint_every=4", "train.momentum=0.5"])
     ckpt, copy = tmp_path / "ck", tmp_path / "crash"
 
-    class CopyMidRun:
-        def start(self, *args): pass
-        def warn(self, message): pass
-        def epoch(self, record): pass
-
-        def step(self, epoch, window, loss, tokens):
-            if epoch == 3 and window == 2:  # as if the machine stopped here
-                shutil.copytree(ckpt, copy)
-
     plain = loop.train(load_config(tiny_config, [*NT, "train.momentum=0.5"]))
-    whole = loop.train(cfg, CopyMidRun(), checkpoint_path=ckpt)
+    whole = loop.train(cfg, CopyMidRun(ckpt, copy), checkpoint_path=ckpt)
     checkpoint = load_checkpoint(copy)
     assert checkpoint.position.epoch >= 2 and checkpoint.position.averaged > 0
     assert set(checkpoint.average) == set(whole.model.params)
@@ -193,16 +184,7 @@ def test_a_checkpoint_whose_average_does_not_fit_is_refused_in_one_line(
     cfg = load_config(tiny_config, [*NT, "train.checkpoint_every=4"])
     ckpt, copy = tmp_path / "ck", tmp_path / "crash"
 
-    class CopyInEpoch3:
-        def start(self, *args): pass
-        def warn(self, message): pass
-        def epoch(self, record): pass
-
-        def step(self, epoch, window, loss, tokens):
-            if epoch == 3 and window == 2 and not copy.exists():
-                shutil.copytree(ckpt, copy)
-
-    loop.train(cfg, CopyInEpoch3(), checkpoint_path=ckpt)
+    loop.train(cfg, CopyMidRun(ckpt, copy), checkpoint_path=ckpt)
     checkpoint = load_checkpoint(copy)
     name = next(iter(checkpoint.average))
     checkpoint.average[name] = checkpoint.average[name][:1]

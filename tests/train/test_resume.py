@@ -12,6 +12,7 @@ import time
 import numpy as np
 import pytest
 from safetensors.numpy import load_file
+from training import CopyMidRun
 
 from rnncli.store.metrics import perplexity
 
@@ -84,7 +85,6 @@ def test_resume_refuses_a_config_too_and_a_folder_that_is_not_a_checkpoint(workd
 def test_periodic_checkpoints_resume_to_the_same_weights(tiny_config, tmp_path):
     """train.checkpoint_every: a checkpoint every N steps that, taken mid-run (as a crash would
     leave it), resumes to the weights of the run that wrote it."""
-    import shutil
 
     from rnncli.config.schema import load_config
     from rnncli.train.checkpoint import load_checkpoint
@@ -94,17 +94,8 @@ def test_periodic_checkpoints_resume_to_the_same_weights(tiny_config, tmp_path):
                                     "train.momentum=0.5"])
     ckpt, copy = tmp_path / "ck", tmp_path / "crash"
 
-    class CopyMidRun:
-        def start(self, *args): pass
-        def warn(self, message): pass
-        def epoch(self, record): pass
-
-        def step(self, epoch, window, loss, tokens):
-            if epoch == 3 and window == 2:  # as if the machine stopped here
-                shutil.copytree(ckpt, copy)
-
     plain = train(load_config(tiny_config, ["train.epochs=4", "train.momentum=0.5"]))
-    whole = train(cfg, CopyMidRun(), checkpoint_path=ckpt)
+    whole = train(cfg, CopyMidRun(ckpt, copy), checkpoint_path=ckpt)
     position = load_checkpoint(copy).position
     assert (position.epoch, position.window) < (3, 2) and position.epoch >= 2
     resumed = train(cfg, resume=load_checkpoint(copy))
